@@ -1,0 +1,40 @@
+"""`gateway serve --role ROLE [--port P]`: one role under Granian, one process."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from core.config import SERVE_ROLES
+from core.registry import DiscoveryError, discover_functions, discover_jobs
+
+
+@click.command()
+@click.option("--role", type=click.Choice(SERVE_ROLES), envvar="ROLE", default="all", show_default=True)
+@click.option("--port", type=int, envvar="PORT", default=8000, show_default=True)
+@click.option("--host", default="0.0.0.0", show_default=True)
+def serve(role: str, port: int, host: str) -> None:
+    """Serve ROLE until stopped (the worker serves health and metrics on --port)."""
+    from granian import Granian
+
+    from core.cli.output import cli_settings
+
+    os.environ["ROLE"], os.environ["PORT"] = role, str(port)
+    cli_settings(role)  # a config error stops here, naming the variable
+    try:  # and so does a broken function or job module, naming the module
+        discover_functions()
+        discover_jobs()
+    except DiscoveryError as exc:
+        click.echo(f"start-up stopped: {exc}", err=True)
+        sys.exit(2)
+    Granian(
+        "core.http.app:app_from_env",
+        factory=True,
+        interface="asgi",
+        address=host,
+        port=port,
+        workers=1,
+        log_level="warning",
+    ).serve()

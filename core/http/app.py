@@ -1,0 +1,97 @@
+"""The app factory: one Litestar app per role, built from that role's discovered functions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import structlog
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+
+from core.config import Settings, load_settings
+from core.http.context import RequestContext
+from core.http.error_handlers import EXCEPTION_HANDLERS
+from core.registry import discover_functions, discover_jobs, functions_for_role
+from core.resources import Resources, open_resources
+from core.worker import build_worker
+
+log = structlog.get_logger("app")
+SCHEMA_ROLES = ("api", "payment", "all")
+WORKER_ROLES = ("worker", "all")
+
+
+def _resources(state: State) -> Resources:
+    return state.resources  # type: ignore[no-any-return]
+
+
+def create_app(
+    role: str,
+    settings: Settings | None = None,
+    *,
+    functions_package: str = "functions",
+    jobs_package: str = "jobs",
+) -> RequestContext:
+    """Build the ASGI app of `role`; discovery errors stop start-up naming the module."""
+    settings = settings or load_settings()
+    specs = functions_for_role(discover_functions(functions_package), role)
+    jobs = discover_jobs(jobs_package) if role in WORKER_ROLES else []
+    handlers = []
+    for spec in specs:
+        spec.handler.opt["function"] = spec.name
+        handlers.append(spec.handler)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        async with open_resources(settings) as resources:
+            app.state.resources = resources
+            worker_task = None
+            if jobs:
+                worker = build_worker(resources.queue, resources, jobs)
+                worker_task = asyncio.create_task(worker.start(), name="saq-worker")
+                app.state.worker = worker
+            log.info("role started", functions=len(specs), jobs=len(jobs))
+            try:
+                yield
+            finally:
+                if worker_task is not None:
+                    await app.state.worker.stop()
+                    worker_task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker_task
+
+    openapi = (
+        OpenAPIConfig(
+            title=f"Payment gateway: {role} role",
+            version="1.0.0",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(path="/")],
+        )
+        if role in SCHEMA_ROLES
+        else None
+    )
+    app = Litestar(
+        route_handlers=handlers,
+        dependencies={"resources": Provide(_resources, sync_to_thread=False)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        openapi_config=openapi,
+        request_max_body_size=settings.max_body_bytes,
+        state=State({"role": role, "settings": settings}),
+        logging_config=None,
+        debug=False,
+    )
+    return RequestContext(app, role)
+
+
+def app_from_env() -> RequestContext:
+    """Granian's factory target: the role comes from ROLE."""
+    from core.observability.setup import configure_process
+
+    settings = load_settings()
+    configure_process(settings.role, settings)
+    return create_app(settings.role, settings)

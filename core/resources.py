@@ -1,0 +1,69 @@
+"""The connections a role holds for its lifetime, opened in the app lifespan and closed after.
+
+Functions receive them through Litestar dependency injection (`resources`), jobs through
+`ctx["resources"]`, the CLI through `open_resources()`: one object, one place that opens and
+closes, so a test or a command sees exactly what a serving role sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from redis.asyncio import Redis
+from saq import Queue
+
+from core.config import Settings
+from core.storage import postgres
+from core.storage.mongo import Mongo
+from core.storage.redis import open_queue, open_redis
+
+log = structlog.get_logger("resources")
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    mongo: Mongo
+    redis: Redis
+    queue: Queue
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def check(self) -> dict[str, str]:
+        """Readiness: each dependency answers within 2 s. Value 'ok' or the failure's class."""
+
+        async def probe(name: str, call: Any) -> tuple[str, str]:
+            try:
+                await asyncio.wait_for(call(), timeout=2)
+                return name, "ok"
+            except Exception as exc:  # any failure means not ready, named
+                log.warning("dependency check failed", dependency=name, error=repr(exc)[:300])
+                return name, f"unavailable ({type(exc).__name__})"
+
+        results = await asyncio.gather(
+            probe("postgres", postgres.ping),
+            probe("mongo", self.mongo.ping),
+            probe("redis", self.redis.ping),
+        )
+        return dict(results)
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings, *, pool_size: int = 10) -> AsyncIterator[Resources]:
+    await postgres.open_pool(max_size=pool_size)
+    mongo = Mongo(settings.mongo_url, settings.mongo_database)
+    redis = open_redis(settings.redis_url)
+    queue = open_queue(settings.redis_url)
+    await queue.connect()
+    resources = Resources(settings=settings, mongo=mongo, redis=redis, queue=queue)
+    try:
+        yield resources
+    finally:
+        await queue.disconnect()
+        await redis.aclose()
+        await mongo.close()
+        await postgres.close_pool()

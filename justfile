@@ -1,0 +1,27 @@
+# The project's commands; `just --list` shows them.
+set dotenv-load := false
+
+# Install everything: uv, the virtualenv, system services if missing.
+setup:
+    bash scripts/setup.sh
+
+# Run every role plus the sandbox provider against local services.
+dev: setup
+    uv run gateway dev
+
+# The whole test suite against real PostgreSQL, Redis, nx-27017 and the sandbox.
+test: setup
+    uv run pytest -q
+
+# Lint and format check, as CI runs them.
+lint:
+    uv run ruff check .
+    uv run ruff format --check .
+
+# Benchmarks: numbers, not assertions (bench/results/, docs/performance.md).
+bench: setup
+    uv run python -m bench
+
+# A new client folder with fresh secrets: just new-client NAME
+new-client name:
+    uv run python scripts/new-client.py {{name}}

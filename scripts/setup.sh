@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh Debian machine: uv, the locked virtualenv, and the
+# system services it tests against when they are missing. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v uv >/dev/null 2>&1; then
+    python3 -m pip install --quiet "uv==0.13.8"
+fi
+if ! command -v redis-server >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        apt-get install -y -qq postgresql redis-server >/dev/null
+    fi
+fi
+uv sync --frozen --quiet
