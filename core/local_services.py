@@ -29,7 +29,7 @@ def answers(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def wait_for(host: str, port: int, what: str, seconds: float = 20) -> None:
+def wait_for(host: str, port: int, what: str, seconds: float = 60) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if answers(host, port):

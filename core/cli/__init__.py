@@ -15,6 +15,7 @@ COMMANDS = {
     "migrate": "core.cli.migrate:migrate",
     "dev": "core.cli.dev:dev",
     "services": "core.cli.dev:services",
+    "sandbox": "core.cli.sandbox:sandbox",
 }
 
 

@@ -1,0 +1,124 @@
+"""The interface every provider adapter implements (ARCHITECTURE §5).
+
+Adapters translate between the gateway's vocabulary (statuses, errors) and one provider's HTTP API.
+Callers never see provider-specific statuses: an adapter maps them before returning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+PayinMethod = Literal["upi", "bank_transfer", "card"]
+PayoutMode = Literal["imps", "neft", "rtgs", "upi"]
+PayinStatus = Literal["pending", "succeeded", "failed"]
+PayoutStatus = Literal["pending", "processing", "succeeded", "failed", "reversed"]
+UnavailableKind = Literal["timeout", "connect", "http_5xx", "bad_response"]
+
+
+@dataclass(frozen=True, slots=True)
+class PleConfig:
+    """A provider legal entity as an adapter needs it; `secret` is already decrypted."""
+
+    ple_id: str
+    provider: str
+    base_url: str
+    secret: str = field(repr=False)  # repr=False: a logged PleConfig never leaks the secret
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class PayinRequest:
+    payin_id: str
+    amount: int  # minor units
+    currency: str
+    method: PayinMethod
+    customer: dict[str, Any]
+    expires_at: datetime  # UTC
+    return_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PayinResult:
+    provider_reference: str | None
+    status: PayinStatus
+    payment_url: str | None = None
+    instructions: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutRequest:
+    payout_id: str  # also the provider-side idempotency key
+    amount: int
+    currency: str
+    mode: PayoutMode
+    beneficiary: dict[str, Any]
+    narration: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutResult:
+    provider_reference: str | None
+    status: PayoutStatus
+    failure_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackEvent:
+    """A verified provider callback, its status already in the gateway's vocabulary."""
+
+    event_id: str
+    kind: Literal["payin", "payout"]
+    object_id: str  # the gateway's payin/payout id
+    provider_reference: str | None
+    status: str  # payin: succeeded|failed|pending; payout: processing|succeeded|failed|reversed
+    occurred_at: datetime | None
+    raw: dict[str, Any]
+
+
+class ProviderError(Exception):
+    """Base of every error an adapter raises."""
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider is down or the outcome of the call is unknown; never treat it as a refusal."""
+
+    def __init__(self, kind: UnavailableKind, message: str = "") -> None:
+        self.kind = kind
+        super().__init__(f"provider unavailable ({kind}){': ' + message if message else ''}")
+
+
+class ProviderRejected(ProviderError):
+    """A definitive refusal: the provider did not and will not act on this request."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"provider rejected ({code}){': ' + message if message else ''}")
+
+
+class InvalidCallbackSignature(ProviderError):
+    """The callback's signature is missing or does not verify with the PLE secret."""
+
+
+class MalformedCallback(ProviderError):
+    """The callback is signed correctly but its body cannot be understood."""
+
+
+@runtime_checkable
+class ProviderAdapter(Protocol):
+    code: str
+
+    async def create_payin(self, ple: PleConfig, req: PayinRequest) -> PayinResult: ...
+
+    async def payin_status(self, ple: PleConfig, payin_id: str) -> PayinResult: ...
+
+    async def create_payout(self, ple: PleConfig, req: PayoutRequest) -> PayoutResult: ...
+
+    async def payout_status(self, ple: PleConfig, payout_id: str) -> PayoutResult: ...
+
+    def verify_callback(self, secret: str, headers: Mapping[str, str], raw_body: bytes) -> CallbackEvent: ...
+
+    async def aclose(self) -> None: ...

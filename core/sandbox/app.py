@@ -1,0 +1,265 @@
+"""The sandbox's HTTP API (docs/sandbox.md): a Litestar app built by `create_app()`.
+
+`/v1/...` is what a provider adapter calls (signed, subject to --latency-ms and --error-rate);
+`/__sandbox/...` is for tests and operators (unsigned, never slowed or failed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from litestar import Litestar, Request, get, post
+from litestar.response import Response
+
+from core.sandbox.options import SandboxOptions
+from core.sandbox.signing import SIGNATURE_HEADER, matches, sign_request
+from core.sandbox.simulator import Payin, Payout, Simulator, counters
+
+PAYIN_METHODS = ("upi", "bank_transfer", "card")
+PAYOUT_MODES = ("imps", "neft", "rtgs", "upi")
+
+
+class BadRequest(Exception):
+    pass
+
+
+def _json(status: int, body: dict[str, Any]) -> Response[Any]:
+    return Response(content=body, status_code=status, media_type="application/json")
+
+
+def _error(status: int, code: str, message: str) -> Response[Any]:
+    return _json(status, {"error": {"code": code, "message": message}})
+
+
+def _sim(request: Request[Any, Any, Any]) -> Simulator:
+    return request.app.state.simulator
+
+
+async def _gate(request: Request[Any, Any, Any], operation: str) -> tuple[Response[Any] | None, bytes]:
+    """Latency, injected faults and authentication, in that order, before any state is touched."""
+    sim = _sim(request)
+    faults = request.app.state.faults
+    sim.count(operation)
+    latency_ms = sim.options.latency_ms
+    if faults["slow_next"] > 0:
+        faults["slow_next"] -= 1
+        latency_ms += faults["slow_ms"]
+    if latency_ms:
+        await asyncio.sleep(latency_ms / 1000)
+    if faults["fail_next"] > 0 or random.random() < sim.options.error_rate:
+        faults["fail_next"] = max(0, faults["fail_next"] - 1)
+        sim.count("injected_errors")
+        return _error(503, "temporarily_unavailable", "injected failure"), b""
+    raw = await request.body()
+    expected = sign_request(sim.options.secret, request.method, request.url.path, raw)
+    if not matches(expected, request.headers.get(SIGNATURE_HEADER)):
+        sim.count("unauthorized")
+        return _error(401, "unauthorized", f"missing or invalid {SIGNATURE_HEADER}"), b""
+    return None, raw
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise BadRequest("body is not JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("body must be a JSON object")
+    return data
+
+
+def _field(data: dict[str, Any], name: str, kind: type, *, choices: tuple[str, ...] = ()) -> Any:
+    value = data.get(name)
+    if not isinstance(value, kind) or isinstance(value, bool) or (kind is str and not value):
+        raise BadRequest(f"{name} is required and must be a {kind.__name__}")
+    if choices and value not in choices:
+        raise BadRequest(f"{name} must be one of {', '.join(choices)}")
+    if kind is int and value <= 0:
+        raise BadRequest(f"{name} must be positive")
+    return value
+
+
+def _expires_at(data: dict[str, Any]) -> datetime:
+    try:
+        at = datetime.fromisoformat(_field(data, "expires_at", str))
+    except ValueError:
+        raise BadRequest("expires_at must be an ISO 8601 timestamp") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _instructions(method: str, reference: str) -> dict[str, Any] | None:
+    if method == "upi":
+        return {"vpa": "sandbox@upi", "upi_uri": f"upi://pay?pa=sandbox@upi&tr={reference}"}
+    if method == "bank_transfer":
+        return {"account_number": "000111222333", "ifsc": "SBOX0000001", "reference": reference}
+    return None  # card: the payment page only
+
+
+@post("/v1/payins")
+async def create_payin(request: Request[Any, Any, Any]) -> Response[Any]:
+    denied, raw = await _gate(request, "create_payin")
+    if denied:
+        return denied
+    try:
+        data = _parse(raw)
+        payin_id = _field(data, "payin_id", str)
+        amount = _field(data, "amount", int)
+        currency = _field(data, "currency", str)
+        method = _field(data, "method", str, choices=PAYIN_METHODS)
+        expires_at = _expires_at(data)
+    except BadRequest as exc:
+        return _error(400, "invalid_request", str(exc))
+    sim = _sim(request)
+    existing = sim.payins.get(payin_id)
+    if existing is not None:  # idempotent on the gateway's payin id
+        existing.submissions += 1
+        if (existing.amount, existing.currency) != (amount, currency):
+            return _error(409, "idempotency_conflict", "payin_id reused with another amount")
+        return _json(200, existing.view())
+    reference = f"sbx_pi_{secrets.token_hex(8)}"
+    payin = Payin(
+        payin_id=payin_id,
+        amount=amount,
+        currency=currency,
+        method=method,
+        expires_at=expires_at,
+        provider_reference=reference,
+        payment_url=f"{str(request.base_url).rstrip('/')}/pay/{reference}",
+        instructions=_instructions(method, reference),
+    )
+    sim.create_payin(payin)
+    return _json(201, payin.view())
+
+
+@get("/v1/payins/{payin_id:str}")
+async def get_payin(request: Request[Any, Any, Any], payin_id: str) -> Response[Any]:
+    denied, _ = await _gate(request, "payin_status")
+    if denied:
+        return denied
+    payin = _sim(request).payins.get(payin_id)
+    if payin is None:
+        return _error(404, "not_found", "no such payin")
+    return _json(200, payin.view())
+
+
+@post("/v1/payouts")
+async def create_payout(request: Request[Any, Any, Any]) -> Response[Any]:
+    denied, raw = await _gate(request, "create_payout")
+    if denied:
+        return denied
+    try:
+        data = _parse(raw)
+        payout_id = _field(data, "payout_id", str)
+        amount = _field(data, "amount", int)
+        currency = _field(data, "currency", str)
+        mode = _field(data, "mode", str, choices=PAYOUT_MODES)
+        _field(data, "beneficiary", dict)
+    except BadRequest as exc:
+        return _error(400, "invalid_request", str(exc))
+    sim = _sim(request)
+    payout = sim.payouts.get(payout_id)
+    if payout is None:
+        payout = Payout(payout_id=payout_id, amount=amount, currency=currency, mode=mode)
+        sim.payouts[payout_id] = payout
+    payout.submissions += 1  # every submission that got this far counts, whatever its answer
+    if (payout.amount, payout.currency) != (amount, currency):
+        return _error(409, "idempotency_conflict", "payout_id reused with another amount")
+    if payout.provider_reference:  # idempotent: a resubmission never makes a second payout
+        return _json(200, payout.view())
+    if amount % 100 == 56 and payout.submissions == 1:
+        return _error(503, "temporarily_unavailable", "first submission fails (outcome 56)")
+    sim.submit_payout(payout)
+    if payout.status == "rejected":
+        return _error(422, payout.failure_code or "rejected", "payout rejected at submission")
+    return _json(201, payout.view())
+
+
+@get("/v1/payouts/{payout_id:str}")
+async def get_payout(request: Request[Any, Any, Any], payout_id: str) -> Response[Any]:
+    denied, _ = await _gate(request, "payout_status")
+    if denied:
+        return denied
+    payout = _sim(request).payouts.get(payout_id)
+    if payout is None or payout.status is None:
+        return _error(404, "not_found", "no such payout")
+    return _json(200, payout.view())
+
+
+@get("/pay/{reference:str}", media_type="text/html")
+async def payment_page(reference: str) -> str:
+    # A stand-in for the PSP's hosted page; the outcome is decided by the amount, not here.
+    return f"<!doctype html><title>Sandbox payment</title><p>Sandbox payment {reference}</p>"
+
+
+@get("/__sandbox/health")
+async def health() -> dict[str, Any]:
+    return {"ok": True}
+
+
+@get("/__sandbox/stats")
+async def stats(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    return dict(_sim(request).stats)
+
+
+@post("/__sandbox/faults", status_code=200)
+async def set_faults(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Deterministic fault injection for tests: fail or slow down the next N API calls."""
+    try:
+        data = _parse(await request.body())
+        faults = request.app.state.faults
+        for name in ("fail_next", "slow_next", "slow_ms"):
+            if name in data:
+                value = data[name]
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    raise BadRequest(f"{name} must be a non-negative integer")
+                faults[name] = value
+    except BadRequest as exc:
+        return _error(400, "invalid_request", str(exc))
+    return _json(200, dict(faults))
+
+
+@get("/__sandbox/payins/{payin_id:str}")
+async def payin_counters(request: Request[Any, Any, Any], payin_id: str) -> Response[Any]:
+    payin = _sim(request).payins.get(payin_id)
+    if payin is None:
+        return _json(404, {"submissions": 0, "payins_created": 0, "provider_reference": None})
+    return _json(200, counters(payin, "payin"))
+
+
+@get("/__sandbox/payouts/{payout_id:str}")
+async def payout_counters(request: Request[Any, Any, Any], payout_id: str) -> Response[Any]:
+    payout = _sim(request).payouts.get(payout_id)
+    if payout is None:
+        return _json(404, {"submissions": 0, "payouts_created": 0, "provider_reference": None})
+    return _json(200, counters(payout, "payout"))
+
+
+def create_app(options: SandboxOptions | None = None) -> Litestar:
+    """App factory (Granian calls it with no argument: options come from SANDBOX_* env vars)."""
+    opts = options or SandboxOptions.from_env()
+    simulator = Simulator(opts)
+    app = Litestar(
+        route_handlers=[
+            create_payin,
+            get_payin,
+            create_payout,
+            get_payout,
+            payment_page,
+            health,
+            stats,
+            set_faults,
+            payin_counters,
+            payout_counters,
+        ],
+        on_startup=[simulator.start],
+        on_shutdown=[simulator.stop],
+        openapi_config=None,
+    )
+    app.state.simulator = simulator
+    app.state.faults = {"fail_next": 0, "slow_next": 0, "slow_ms": 0}
+    return app

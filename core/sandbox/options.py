@@ -1,0 +1,56 @@
+"""The simulator's options: flags of `gateway sandbox` / `python -m core.sandbox`, passed to the
+Granian worker through SANDBOX_* environment variables (the app factory reads them)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+DEFAULT_PORT = 8400
+DEFAULT_CALLBACK_URL = "http://127.0.0.1:8000/v1/callbacks/sandbox"
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxOptions:
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    callback_url: str = DEFAULT_CALLBACK_URL
+    secret: str = "sandbox-dev-secret"  # noqa: S105 -- the development default, as in config.py
+    delay_seconds: float = 2.0
+    latency_ms: int = 0
+    error_rate: float = 0.0
+    drop_callback_rate: float = 0.0
+    callback_attempts: int = 5
+    callback_retry_base_seconds: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("error_rate", "drop_callback_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"SANDBOX_{name.upper()} must be between 0 and 1, got {value}")
+        for name in ("delay_seconds", "latency_ms", "callback_retry_base_seconds"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"SANDBOX_{name.upper()} must not be negative")
+        if self.callback_attempts < 1:
+            raise ValueError("SANDBOX_CALLBACK_ATTEMPTS must be at least 1")
+        if not self.secret:
+            raise ValueError("SANDBOX_SECRET must not be empty")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SandboxOptions:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = env.get(f"SANDBOX_{f.name.upper()}")
+            if raw is None or raw == "":
+                continue
+            kind = type(f.default)
+            try:
+                values[f.name] = kind(raw)
+            except ValueError:
+                raise ValueError(f"SANDBOX_{f.name.upper()} is malformed: {raw[:40]!r}") from None
+        return cls(**values)  # type: ignore[arg-type]
+
+    def to_env(self) -> dict[str, str]:
+        return {f"SANDBOX_{f.name.upper()}": str(getattr(self, f.name)) for f in fields(self)}

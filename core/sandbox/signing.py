@@ -1,0 +1,28 @@
+"""Signatures shared by the sandbox and its adapter, in one place so both sides agree."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+SIGNATURE_HEADER = "X-Sandbox-Signature"
+
+
+def sign_body(secret: str, raw_body: bytes) -> str:
+    """Callbacks (sandbox -> gateway): hex HMAC-SHA256(secret, raw_body)."""
+    return hmac.new(secret.encode(), raw_body, hashlib.sha256).hexdigest()
+
+
+def sign_request(secret: str, method: str, path: str, raw_body: bytes) -> str:
+    """API calls (gateway -> sandbox): hex HMAC-SHA256(secret, "METHOD PATH\\n" + raw_body).
+
+    The method and path are signed too so a signed status query cannot be replayed against
+    another object (a GET has an empty body).
+    """
+    message = f"{method.upper()} {path}\n".encode() + raw_body
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def matches(expected: str, given: str | None) -> bool:
+    # Constant-time comparison: the signature must not leak through timing.
+    return given is not None and hmac.compare_digest(expected, given.strip().lower())
