@@ -38,21 +38,15 @@ class Settings:
     """One field per environment variable; the field name upper-cased is the variable name."""
 
     role: str = _doc("role served by `gateway serve` when --role is not given", default="all")
-    environment: str = _doc(
-        "development | production (production demands real secrets)", default="development"
-    )
+    environment: str = _doc("development | production (production demands real secrets)", default="development")
     client: str = _doc("client folder under clients/ this deployment belongs to", default="demo")
     port: int = _doc("HTTP port of the role", default=8000)
     database_url: str = _doc(
         "PostgreSQL URL (ledger, merchants)", default="postgresql://postgres@127.0.0.1:5432/gateway"
     )
-    mongo_url: str = _doc(
-        "MongoDB URL; the database name is the URL path", default="mongodb://127.0.0.1:27017/gateway"
-    )
+    mongo_url: str = _doc("MongoDB URL; the database name is the URL path", default="mongodb://127.0.0.1:27017/gateway")
     redis_url: str = _doc("Redis URL (replay cache, idempotency, queues)", default="redis://127.0.0.1:6379/0")
-    secrets_master_keys: str = _doc(
-        "kid:base64(32 bytes),... first encrypts, all decrypt", default=DEV_MASTER_KEY
-    )
+    secrets_master_keys: str = _doc("kid:base64(32 bytes),... first encrypts, all decrypt", default=DEV_MASTER_KEY)
     signature_tolerance_seconds: int = _doc("allowed clock skew of X-Timestamp", default=300)
     trusted_proxies: tuple[str, ...] = _doc("CIDRs whose X-Forwarded-For is believed", default=())
     payin_auto_expire_minutes: int = _doc("default payin lifetime", default=30)
@@ -62,14 +56,10 @@ class Settings:
     webhook_retry_schedule: tuple[int, ...] = _doc(
         "seconds between webhook attempts, comma-separated", default=DEFAULT_WEBHOOK_RETRY_SCHEDULE
     )
-    allow_private_webhook_targets: bool = _doc(
-        "allow http and private webhook targets (dev, tests)", default=False
-    )
+    allow_private_webhook_targets: bool = _doc("allow http and private webhook targets (dev, tests)", default=False)
     sandbox_secret: str = _doc("shared secret of the sandbox provider", default="sandbox-dev-secret")
     sandbox_delay_seconds: float = _doc("sandbox: seconds before a payin/payout settles", default=2.0)
-    sandbox_url: str = _doc(
-        "base URL of the sandbox provider for the dev PLE", default="http://127.0.0.1:8400"
-    )
+    sandbox_url: str = _doc("base URL of the sandbox provider for the dev PLE", default="http://127.0.0.1:8400")
     provider_connect_timeout_seconds: float = _doc("provider HTTP connect timeout", default=2.0)
     provider_read_timeout_seconds: float = _doc("provider HTTP read timeout", default=10.0)
     rate_limit_per_second: int = _doc("default requests per second per API key", default=100)

@@ -68,9 +68,7 @@ def ensure_postgres(url: str) -> None:
         data.mkdir(parents=True, exist_ok=True)
         if user:
             shutil.chown(data, "postgres")
-        subprocess.run(
-            [*user, f"{bindir}/initdb", "-D", str(data), "-U", "postgres", "--auth=trust"], check=True
-        )
+        subprocess.run([*user, f"{bindir}/initdb", "-D", str(data), "-U", "postgres", "--auth=trust"], check=True)
     subprocess.run(
         [
             *user,

@@ -33,3 +33,17 @@ def sign_request(
         "X-Timestamp": ts,
         "X-Signature": signature(secret, ts, method, path_and_query, body),
     }
+
+
+async def sign_for_merchant(
+    settings_spec: str, merchant_id: str, method: str, path_and_query: str, body: bytes
+) -> dict[str, str]:
+    """Sign as `merchant_id` with its newest active key (used by `gateway invoke`)."""
+    from core.merchants.store import newest_active_key
+    from core.security.crypto import keyring_for
+
+    key = await newest_active_key(merchant_id)
+    if key is None:
+        raise LookupError(f"merchant {merchant_id} has no active API key")
+    secret = keyring_for(settings_spec).decrypt(key["secret_enc"], f"api_keys:{key['id']}")
+    return sign_request(key["id"], secret, method, path_and_query, body)

@@ -53,9 +53,7 @@ def build_worker(queue: Queue, resources: Resources, jobs: list[JobSpec]) -> Wor
     functions = [instrument(j) for j in jobs]
     by_name = {f.__qualname__: f for f in functions}
     cron_jobs = [
-        CronJob(by_name[j.name], cron=j.cron, unique=True, timeout=j.timeout, retries=j.retries)
-        for j in jobs
-        if j.cron
+        CronJob(by_name[j.name], cron=j.cron, unique=True, timeout=j.timeout, retries=j.retries) for j in jobs if j.cron
     ]
 
     async def startup(ctx: dict[str, Any]) -> None:
@@ -63,9 +61,7 @@ def build_worker(queue: Queue, resources: Resources, jobs: list[JobSpec]) -> Wor
 
     return EmbeddedWorker(
         queue,
-        functions=[
-            f for f in functions if f.__qualname__ not in {c.function.__qualname__ for c in cron_jobs}
-        ],
+        functions=[f for f in functions if f.__qualname__ not in {c.function.__qualname__ for c in cron_jobs}],
         cron_jobs=cron_jobs,
         concurrency=resources.settings.worker_concurrency,
         startup=startup,

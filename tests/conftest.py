@@ -92,7 +92,27 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     asyncio.run(drop())
 
 
-pytest_plugins = ["tests.fixtures.apps", "tests.fixtures.processes"]
+pytest_plugins = ["tests.fixtures.apps", "tests.fixtures.processes", "tests.fixtures.merchants"]
+
+
+class _Tee:
+    """Log lines to stdout (pytest captures them) and to a file the secret scan reads."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = path.open("a")
+
+    def write(self, text: str) -> int:
+        sys.stdout.write(text)
+        self.file.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+        self.file.flush()
+
+
+IN_PROCESS_LOG = ROOT / "test-artifacts" / "logs" / "in-process.log"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -100,4 +120,5 @@ def json_logs() -> None:
     """In-process apps log exactly as the serving roles do: JSON lines with context."""
     from core.observability.logging import configure_logging
 
-    configure_logging("test", "INFO")
+    IN_PROCESS_LOG.unlink(missing_ok=True)
+    configure_logging("test", "INFO", stream=_Tee(IN_PROCESS_LOG))  # type: ignore[arg-type]

@@ -16,6 +16,11 @@ COMMANDS = {
     "dev": "core.cli.dev:dev",
     "services": "core.cli.dev:services",
     "sandbox": "core.cli.sandbox:sandbox",
+    "merchant": "core.cli.merchant:merchant",
+    "admin": "core.cli.admin:admin",
+    "secrets": "core.cli.secrets:secrets",
+    "ple": "core.cli.ple:ple",
+    "audit": "core.cli.audit:audit",
 }
 
 

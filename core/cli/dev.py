@@ -44,9 +44,7 @@ def dev(port: int) -> None:
         children += seed_and_start_extras(port)
     except ImportError:
         pass
-    children.append(
-        subprocess.Popen([sys.executable, "-m", "core", "serve", "--role", "all", "--port", str(port)])
-    )
+    children.append(subprocess.Popen([sys.executable, "-m", "core", "serve", "--role", "all", "--port", str(port)]))
     click.echo(f"gateway (all roles) on http://127.0.0.1:{port}  (Ctrl-C stops)", err=True)
     try:
         children[-1].wait()

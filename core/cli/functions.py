@@ -24,9 +24,7 @@ def catalogue() -> list[dict[str, object]]:
                 }
             )
     for job in discover_jobs():
-        rows.append(
-            {"name": job.name, "kind": "job", "role": "worker", "cron": job.cron, "module": job.module}
-        )
+        rows.append({"name": job.name, "kind": "job", "role": "worker", "cron": job.cron, "module": job.module})
     return rows
 
 

@@ -58,7 +58,8 @@ async def invoke_function(
         if merchant:
             from core.signing import sign_for_merchant
 
-            headers.update(await sign_for_merchant(app, merchant, verb, path, body))
+            spec_keys = app.app.state.settings.secrets_master_keys
+            headers.update(await sign_for_merchant(spec_keys, merchant, verb, path, body))
         started = time.perf_counter()
         response = await client.request(verb, path, content=body, headers=headers)
         elapsed = (time.perf_counter() - started) * 1000

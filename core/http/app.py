@@ -14,6 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from core.config import Settings, load_settings
+from core.http.auth import AUTH_DEPENDENCIES, auth_middleware, install_verifier
 from core.http.context import RequestContext
 from core.http.error_handlers import EXCEPTION_HANDLERS
 from core.registry import discover_functions, discover_jobs, functions_for_role
@@ -49,6 +50,7 @@ def create_app(
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with open_resources(settings) as resources:
             app.state.resources = resources
+            install_verifier(app.state, resources)
             worker_task = None
             if jobs:
                 worker = build_worker(resources.queue, resources, jobs)
@@ -76,7 +78,8 @@ def create_app(
     )
     app = Litestar(
         route_handlers=handlers,
-        dependencies={"resources": Provide(_resources, sync_to_thread=False)},
+        dependencies={"resources": Provide(_resources, sync_to_thread=False), **AUTH_DEPENDENCIES},
+        middleware=[auth_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=openapi,

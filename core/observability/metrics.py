@@ -53,9 +53,7 @@ JOB_DURATION = _m.create_histogram(
     explicit_bucket_boundaries_advisory=LATENCY_BUCKETS,
 )
 QUEUE_DEPTH = _m.create_gauge("gateway_queue_depth", description="jobs queued")
-QUEUE_OLDEST_AGE = _m.create_gauge(
-    "gateway_queue_oldest_job_age", unit="s", description="age of the oldest queued job"
-)
+QUEUE_OLDEST_AGE = _m.create_gauge("gateway_queue_oldest_job_age", unit="s", description="age of the oldest queued job")
 WEBHOOK_DELIVERIES = _m.create_counter("gateway_webhook_deliveries", description="webhook delivery results")
 PAYOUTS_NEEDING_REVIEW = _m.create_gauge(
     "gateway_payouts_needing_review", description="payouts whose status polling ran out"

@@ -222,9 +222,7 @@ class Simulator:
             # Chain on the previous delivery so one object's callbacks arrive in emission order.
             obj.delivery = self._spawn(self._deliver_after(obj.delivery, record, raw))
 
-    async def _deliver_after(
-        self, previous: asyncio.Task[None] | None, record: CallbackRecord, raw: bytes
-    ) -> None:
+    async def _deliver_after(self, previous: asyncio.Task[None] | None, record: CallbackRecord, raw: bytes) -> None:
         if previous is not None:
             await asyncio.wait([previous])
         headers = {

@@ -108,10 +108,15 @@ def test_invoke_prints_status_headers_body_and_timing() -> None:
     assert set(out) == {"status", "headers", "body", "elapsed_ms"}
     assert out["status"] == 200 and out["body"] == {"status": "ok"}
     assert out["headers"]["x-request-id"].startswith("req_")
-    echoed = orjson.loads(gateway("invoke", "system.echo", "--json", '{"message": "hi"}').stdout)
+    created = orjson.loads(gateway("merchant", "create", "--name", "Invoker", "--json").stdout)
+    assert set(created) == {"merchant_id", "key_id", "secret", "webhook_secret"}
+    mid = created["merchant_id"]
+    echoed = orjson.loads(gateway("invoke", "system.echo", "--merchant", mid, "--json", '{"message": "hi"}').stdout)
     assert echoed["status"] == 200 and echoed["body"] == {"message": "hi", "count": 1}
-    bad = orjson.loads(gateway("invoke", "system.echo", "--json", '{"nope": 1}').stdout)
+    bad = orjson.loads(gateway("invoke", "system.echo", "--merchant", mid, "--json", '{"nope": 1}').stdout)
     assert bad["status"] == 422 and bad["body"]["error"]["param"] == "nope"
+    unsigned = orjson.loads(gateway("invoke", "system.echo", "--json", '{"message": "hi"}').stdout)
+    assert unsigned["status"] == 401 and unsigned["body"]["error"]["code"] == "invalid_api_key"
 
 
 def test_invoke_job_runs_a_job_once_with_a_real_context() -> None:

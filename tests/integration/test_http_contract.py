@@ -23,33 +23,34 @@ async def test_unknown_route_is_not_found(api) -> None:
     assert_error(await api.get("/v1/nothing-here"), 404, "not_found")
 
 
-async def test_unknown_field_is_named(api) -> None:
-    assert_error(
-        await api.post("/v1/echo", json={"message": "x", "colour": "red"}), 422, "validation_error", "colour"
-    )
+async def test_unknown_field_is_named(make_merchant) -> None:
+    m = await make_merchant()
+    assert_error(await m.post("/v1/echo", {"message": "x", "colour": "red"}), 422, "validation_error", "colour")
 
 
-async def test_missing_and_mistyped_fields_are_named(api) -> None:
-    assert_error(await api.post("/v1/echo", json={}), 422, "validation_error", "message")
-    assert_error(await api.post("/v1/echo", json={"message": 5}), 422, "validation_error", "message")
-    assert_error(
-        await api.post("/v1/echo", json={"message": "x", "count": 1.5}), 422, "validation_error", "count"
-    )
+async def test_missing_and_mistyped_fields_are_named(make_merchant) -> None:
+    m = await make_merchant()
+    assert_error(await m.post("/v1/echo", {}), 422, "validation_error", "message")
+    assert_error(await m.post("/v1/echo", {"message": 5}), 422, "validation_error", "message")
+    assert_error(await m.post("/v1/echo", {"message": "x", "count": 1.5}), 422, "validation_error", "count")
 
 
 @pytest.mark.parametrize("body", [b"{bad", b"", b"[1,2", '{"message": "\xff"}'.encode("latin-1")])
-async def test_malformed_json_is_a_validation_error(api, body) -> None:
-    response = await api.post("/v1/echo", content=body, headers={"content-type": "application/json"})
-    assert_error(response, 422, "validation_error")
+async def test_malformed_json_is_a_validation_error(make_merchant, body) -> None:
+    m = await make_merchant()
+    assert_error(await m.post("/v1/echo", raw=body), 422, "validation_error")
 
 
-async def test_oversized_body_is_413(api) -> None:
+async def test_oversized_body_is_413(make_merchant, api) -> None:
+    m = await make_merchant()
     body = b'{"message": "' + b"a" * (1024 * 1024) + b'"}'
+    assert_error(await m.post("/v1/echo", raw=body), 413, "payload_too_large")
     assert_error(await api.post("/v1/echo", content=body), 413, "payload_too_large")
 
 
-async def test_wrong_method_is_405_in_the_error_shape(api) -> None:
-    assert_error(await api.get("/v1/echo"), 405, "method_not_allowed")
+async def test_wrong_method_is_405_in_the_error_shape(make_merchant) -> None:
+    m = await make_merchant()
+    assert_error(await m.get("/v1/echo"), 405, "method_not_allowed")
 
 
 async def test_request_id_is_echoed_when_sane_and_replaced_when_not(api) -> None:
@@ -59,8 +60,9 @@ async def test_request_id_is_echoed_when_sane_and_replaced_when_not(api) -> None
     assert insane.headers["x-request-id"].startswith("req_")
 
 
-async def test_a_role_serves_only_its_own_functions(api, payment) -> None:
-    assert (await api.post("/v1/echo", json={"message": "x"})).status_code == 200
+async def test_a_role_serves_only_its_own_functions(make_merchant, payment) -> None:
+    m = await make_merchant()
+    assert (await m.post("/v1/echo", {"message": "x"})).status_code == 200
     assert_error(await payment.post("/v1/echo", json={"message": "x"}), 404, "not_found")
     ready = await payment.get("/health/ready")
     assert ready.status_code == 200, ready.text

@@ -138,9 +138,7 @@ async def test_payin_outcome_table(env: Env) -> None:
     assert (await env.adapter.payin_status(ple, reqs[1055].payin_id)).status == "succeeded"
 
     def all_arrived() -> bool:
-        return all(
-            len(env.receiver.delivered(reqs[a].payin_id)) >= len(cbs) for a, (_, cbs) in PAYIN_TABLE.items()
-        )
+        return all(len(env.receiver.delivered(reqs[a].payin_id)) >= len(cbs) for a, (_, cbs) in PAYIN_TABLE.items())
 
     assert await wait_until(all_arrived, timeout=5)
     await asyncio.sleep(QUIET)  # nothing more may come: 52 past its expiry, 55 never
@@ -211,9 +209,7 @@ async def test_payout_outcome_table(env: Env) -> None:
     assert created[2056].status == "processing"
 
     def all_arrived() -> bool:
-        return all(
-            len(env.receiver.delivered(reqs[a].payout_id)) >= len(cbs) for a, (_, cbs) in PAYOUT_TABLE.items()
-        )
+        return all(len(env.receiver.delivered(reqs[a].payout_id)) >= len(cbs) for a, (_, cbs) in PAYOUT_TABLE.items())
 
     assert await wait_until(all_arrived, timeout=5)
     await asyncio.sleep(QUIET)  # 53 must still be processing well after two delays

@@ -1,0 +1,236 @@
+"""The audit log (ARCHITECTURE §8): an append-only, hash-chained MongoDB collection.
+
+Every entry is `{seq, at, actor, action, target, request_id, trace_id, ip, details, prev_hash,
+hash}`. `seq` counts from 1 with no gaps; `prev_hash` is the `hash` of entry `seq - 1` (64 zeros
+for the first); `hash` is SHA-256 over the canonical JSON of every other field (see
+`entry_hash`). Appends from many processes stay linear because the unique index on `seq` lets
+exactly one writer claim each number: a loser re-reads the tip and tries again.
+See docs/audit.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import structlog
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from core.ids import new_id
+from core.storage.mongo import Mongo
+
+COLLECTION = "audit_log"
+GENESIS_HASH = "0" * 64
+MAX_ATTEMPTS = 60
+# The fields `hash` covers, in the order documented (serialisation sorts them anyway).
+HASHED_FIELDS = (
+    "seq",
+    "at",
+    "actor",
+    "action",
+    "target",
+    "request_id",
+    "trace_id",
+    "ip",
+    "details",
+    "prev_hash",
+)
+SECRET_KEY = re.compile(r"secret|password|token|signature|authorization|account[_-]?number", re.I)
+
+log = structlog.get_logger("audit")
+
+
+class AuditAppendError(RuntimeError):
+    """An entry could not claim a sequence number within MAX_ATTEMPTS (extreme contention)."""
+
+
+def _collection(mongo: Mongo | AsyncDatabase[dict[str, Any]]) -> AsyncCollection[dict[str, Any]]:
+    db = mongo.db if isinstance(mongo, Mongo) else mongo
+    return db[COLLECTION]
+
+
+def format_at(at: datetime) -> str:
+    """`at` as hashed and shown: UTC, millisecond precision (what BSON keeps), with a `Z`."""
+    if at.tzinfo is None:  # a driver configured without tz_aware hands back naive UTC
+        at = at.replace(tzinfo=UTC)
+    at = at.astimezone(UTC)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def _now() -> datetime:
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def scrub(value: Any) -> Any:
+    """Drop every dict key that names a secret, at any depth (inside lists too)."""
+    if isinstance(value, dict):
+        return {k: scrub(v) for k, v in value.items() if not SECRET_KEY.search(str(k))}
+    if isinstance(value, list | tuple):
+        return [scrub(v) for v in value]
+    return value
+
+
+def clean_details(details: dict[str, Any] | None) -> dict[str, Any]:
+    """Plain JSON (str keys; datetimes, UUIDs and others as strings) without secrets.
+
+    Normalising through JSON first means what is stored reads back from MongoDB exactly as it
+    was hashed (a datetime in details would otherwise lose its microseconds in BSON).
+    """
+    if not details:
+        return {}
+    if not isinstance(details, dict):
+        raise TypeError("details must be a dict")
+    plain = orjson.loads(orjson.dumps(details, default=str, option=orjson.OPT_NON_STR_KEYS))
+    return scrub(plain)  # type: ignore[no-any-return]
+
+
+def canonical(entry: dict[str, Any]) -> bytes:
+    """The bytes `hash` is computed over: sorted-key orjson of HASHED_FIELDS, `at` as text."""
+    payload = {name: entry.get(name) for name in HASHED_FIELDS}
+    at = payload["at"]
+    if isinstance(at, datetime):
+        payload["at"] = format_at(at)
+    return orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+
+
+def entry_hash(entry: dict[str, Any]) -> str:
+    return hashlib.sha256(canonical(entry)).hexdigest()
+
+
+def public(entry: dict[str, Any]) -> dict[str, Any]:
+    """An entry as the API and CLI show it: no storage `_id`, `at` as an ISO string."""
+    shown = {name: entry.get(name) for name in (*HASHED_FIELDS, "hash")}
+    if isinstance(shown["at"], datetime):
+        shown["at"] = format_at(shown["at"])
+    return shown
+
+
+async def record(
+    mongo: Mongo | AsyncDatabase[dict[str, Any]],
+    *,
+    actor: str,
+    action: str,
+    target: str,
+    details: dict[str, Any] | None = None,
+    ip: str | None = None,
+) -> dict[str, Any]:
+    """Append one entry at the tip of the chain and return it (public shape).
+
+    Read the highest `seq`, insert `seq + 1` chained to its hash; if another writer took that
+    number first (duplicate key on `seq`), back off with jitter and retry from a fresh read.
+    """
+    for name, value in (("actor", actor), ("action", action), ("target", target)):
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"audit {name} must be a non-empty string")
+    context = structlog.contextvars.get_contextvars()
+    base = {
+        "actor": actor,
+        "action": action,
+        "target": target,
+        "request_id": _opt_str(context.get("request_id")),
+        "trace_id": _opt_str(context.get("trace_id")),
+        "ip": ip,
+        "details": clean_details(details),
+    }
+    coll = _collection(mongo)
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        tip = await coll.find_one({}, sort=[("seq", DESCENDING)], projection={"seq": 1, "hash": 1})
+        entry = {
+            "seq": (tip["seq"] + 1) if tip else 1,
+            "at": _now(),
+            **base,
+            "prev_hash": tip["hash"] if tip else GENESIS_HASH,
+        }
+        entry["hash"] = entry_hash(entry)
+        try:
+            await coll.insert_one({"_id": new_id("aud"), **entry})
+        except DuplicateKeyError:
+            # Lost the race for this seq: wait a little (growing, jittered) and re-read the tip.
+            await asyncio.sleep(random.uniform(0, min(0.1, 0.002 * 2 ** min(attempt, 6))))
+            continue
+        if attempt > 1:
+            log.debug("audit entry appended after contention", seq=entry["seq"], attempts=attempt)
+        return public(entry)
+    raise AuditAppendError(f"audit append gave up after {MAX_ATTEMPTS} attempts ({action})")
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+async def verify_chain(mongo: Mongo | AsyncDatabase[dict[str, Any]]) -> dict[str, Any]:
+    """Walk the chain by `seq` and report the first entry where it breaks.
+
+    `first_bad` is the seq where the chain stops being trustworthy: a missing seq (deleted
+    entry), an entry whose `prev_hash` is not its predecessor's hash (deleted, reordered or
+    re-hashed after an edit), or whose own hash does not match its content (edited).
+    """
+    entries = 0
+    first_bad: int | None = None
+    problem: str | None = None
+    expected_seq = 1
+    prev_hash = GENESIS_HASH
+    cursor = _collection(mongo).find({}, projection={"_id": 0}, sort=[("seq", ASCENDING)])
+    async for doc in cursor:
+        entries += 1
+        if first_bad is not None:
+            continue  # keep counting; only the first break is reported
+        seq = doc.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            first_bad, problem = expected_seq, f"entry after seq {expected_seq - 1} has no valid seq"
+        elif seq > expected_seq:
+            missing = f"{expected_seq}" if seq == expected_seq + 1 else f"{expected_seq}-{seq - 1}"
+            first_bad, problem = expected_seq, f"seq {missing} missing: entry deleted"
+        elif seq < expected_seq:
+            first_bad, problem = seq, f"seq {seq} appears more than once"
+        elif doc.get("prev_hash") != prev_hash:
+            first_bad = seq
+            problem = (
+                f"seq {seq}: prev_hash does not match the hash of seq {seq - 1}"
+                if seq > 1
+                else "seq 1: prev_hash is not the genesis hash"
+            ) + " (entry deleted, reordered or rewritten)"
+        elif entry_hash(doc) != doc.get("hash"):
+            first_bad, problem = seq, f"seq {seq}: hash does not match its content (entry edited)"
+        else:
+            expected_seq = seq + 1
+            prev_hash = doc["hash"]
+    return {"ok": first_bad is None, "entries": entries, "first_bad": first_bad, "problem": problem}
+
+
+async def list_entries(
+    mongo: Mongo | AsyncDatabase[dict[str, Any]],
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    target: str | None = None,
+    since: datetime | None = None,
+    limit: int = 20,
+    starting_after: int | None = None,
+) -> tuple[list[dict[str, Any]], bool]:
+    """Entries newest first (by seq), filtered; `starting_after` is the seq of the last one seen."""
+    if not 1 <= limit <= 100:
+        raise ValueError("limit must be between 1 and 100")
+    query: dict[str, Any] = {}
+    if actor is not None:
+        query["actor"] = actor
+    if action is not None:
+        query["action"] = action
+    if target is not None:
+        query["target"] = target
+    if since is not None:
+        query["at"] = {"$gte": since if since.tzinfo else since.replace(tzinfo=UTC)}
+    if starting_after is not None:
+        query["seq"] = {"$lt": starting_after}
+    cursor = _collection(mongo).find(query, sort=[("seq", DESCENDING)], limit=limit + 1)
+    docs = [doc async for doc in cursor]
+    return [public(doc) for doc in docs[:limit]], len(docs) > limit

@@ -1,0 +1,49 @@
+"""`gateway merchant create|credit`: the same core services the admin API calls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from core.cli.output import cli_settings, emit, run_with_resources
+
+
+@click.group()
+def merchant() -> None:
+    """Create merchants and credit their balances."""
+
+
+@merchant.command("create")
+@click.option("--name", required=True)
+@click.option("--ple", "ple_id", help="route every direction and method to this PLE")
+@click.option("--whitelist", multiple=True, help="IPv4/IPv6 address or CIDR (repeatable)")
+@click.option("--webhook-url")
+@click.option("--json", "as_json", is_flag=True)
+def create(name: str, ple_id: str | None, whitelist: tuple[str, ...], webhook_url: str | None, as_json: bool) -> None:
+    """Prints merchant_id, key_id, secret and webhook_secret (shown once)."""
+    from core.errors import ApiError
+    from core.merchants.service import Actor, create_merchant
+
+    settings = cli_settings()
+
+    async def work(res: Any) -> dict[str, Any]:
+        created = await create_merchant(
+            res, name=name, actor=Actor("cli"), ip_whitelist=list(whitelist), webhook_url=webhook_url
+        )
+        merchant_id = created["merchant"]["id"]
+        if ple_id:
+            from core.routing import route_everything_to
+
+            await route_everything_to(res, merchant_id, ple_id, actor="cli")
+        return {
+            "merchant_id": merchant_id,
+            "key_id": created["key_id"],
+            "secret": created["secret"],
+            "webhook_secret": created["webhook_secret"],
+        }
+
+    try:
+        emit(run_with_resources(settings, work), as_json)
+    except ApiError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None

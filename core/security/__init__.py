@@ -1,0 +1,1 @@
+"""Merchant identity and request security: encrypted secrets, signed requests, admin tokens."""

@@ -1,0 +1,39 @@
+"""GET /admin/v1/audit: audit entries newest first, filtered by actor, action, target, since."""
+
+from datetime import datetime
+from typing import Any
+
+from litestar import get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
+
+from core import audit
+from core.errors import ApiError
+from core.http.lists import Limit, checked_limit, page
+from core.resources import Resources
+
+ROLE = "api"
+
+
+@get("/admin/v1/audit")
+async def list_audit(
+    resources: NamedDependency[Resources],
+    limit: Limit = 20,
+    starting_after: FromQuery[int | None] = None,
+    actor: FromQuery[str | None] = None,
+    action: FromQuery[str | None] = None,
+    target: FromQuery[str | None] = None,
+    since: FromQuery[datetime | None] = None,
+) -> dict[str, Any]:
+    if since is not None and since.tzinfo is None:
+        raise ApiError("validation_error", "since must carry a time zone, e.g. 2026-11-23T10:15:00Z", param="since")
+    entries, has_more = await audit.list_entries(
+        resources.mongo,
+        actor=actor,
+        action=action,
+        target=target,
+        since=since,
+        limit=checked_limit(limit),
+        starting_after=starting_after,
+    )
+    return page(entries, has_more)

@@ -1,0 +1,15 @@
+"""GET /admin/v1/merchants/{merchant_id}: one merchant with its keys (never their secrets)."""
+
+from typing import Any
+
+from litestar import get
+from litestar.params import FromPath
+
+from core.merchants.service import get_merchant
+
+ROLE = "api"
+
+
+@get("/admin/v1/merchants/{merchant_id:str}")
+async def get_one(merchant_id: FromPath[str]) -> dict[str, Any]:
+    return await get_merchant(merchant_id)

@@ -1,0 +1,16 @@
+"""GET /admin/v1/merchants: every merchant, newest first."""
+
+from typing import Any
+
+from litestar import get
+
+from core.http.lists import Limit, StartingAfter, checked_limit, page
+from core.merchants.service import list_merchants
+
+ROLE = "api"
+
+
+@get("/admin/v1/merchants")
+async def list_all(limit: Limit = 20, starting_after: StartingAfter = None) -> dict[str, Any]:
+    data, has_more = await list_merchants(checked_limit(limit), starting_after)
+    return page(data, has_more)

@@ -1,0 +1,15 @@
+"""GET /admin/v1/ples/{ple_id}: one provider legal entity."""
+
+from typing import Any
+
+from litestar import get
+from litestar.params import FromPath
+
+from core.routing import get_ple
+
+ROLE = "api"
+
+
+@get("/admin/v1/ples/{ple_id:str}")
+async def get_one(ple_id: FromPath[str]) -> dict[str, Any]:
+    return await get_ple(ple_id)
