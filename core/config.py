@@ -51,6 +51,7 @@ class Settings:
     trusted_proxies: tuple[str, ...] = _doc("CIDRs whose X-Forwarded-For is believed", default=())
     payin_auto_expire_minutes: int = _doc("default payin lifetime", default=30)
     payin_max_expire_minutes: int = _doc("largest expires_in_minutes a merchant may ask for", default=1440)
+    payin_expiry_unit_seconds: int = _doc("seconds in one expiry 'minute' (60; tests shorten it)", default=60)
     payout_poll_initial_delay_seconds: int = _doc("delay before the first payout status poll", default=60)
     payout_poll_max_attempts: int = _doc("payout status polls before needs_review", default=10)
     webhook_retry_schedule: tuple[int, ...] = _doc(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import structlog
@@ -38,5 +39,5 @@ async def enqueue(
     if key:
         options["key"] = key
     if scheduled:
-        options["scheduled"] = int(scheduled)
+        options["scheduled"] = math.ceil(scheduled)  # never early: a job at expires_at must see it passed
     return await queue.enqueue(job, **options, **kwargs, **{CONTEXT_KWARG: current_context()})

@@ -18,11 +18,9 @@ from core.providers.base import PleConfig
 from core.providers.registry import ADAPTERS
 from core.resources import Resources
 from core.security.crypto import keyring_for
-from core.security.rotation import register_encrypted_column
 from core.storage.postgres import engine, sql
 from core.timeutil import iso
 
-register_encrypted_column("ples", "id", "credentials_enc")
 PLE_COLUMNS = "id, provider, name, currency, base_url, credentials_enc, fee_schedule, active, created_at, updated_at"
 
 

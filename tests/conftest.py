@@ -27,6 +27,7 @@ TEST_ENV = {
     "PAYOUT_POLL_INITIAL_DELAY_SECONDS": "1",
     "PAYOUT_POLL_MAX_ATTEMPTS": "3",
     "SANDBOX_DELAY_SECONDS": "0.3",
+    "PAYIN_EXPIRY_UNIT_SECONDS": "1",
     "LOG_LEVEL": "INFO",
 }
 
@@ -92,7 +93,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     asyncio.run(drop())
 
 
-pytest_plugins = ["tests.fixtures.apps", "tests.fixtures.processes", "tests.fixtures.merchants"]
+pytest_plugins = [
+    "tests.fixtures.apps",
+    "tests.fixtures.processes",
+    "tests.fixtures.merchants",
+    "tests.fixtures.stack",
+]
 
 
 class _Tee:

@@ -21,6 +21,7 @@ COMMANDS = {
     "secrets": "core.cli.secrets:secrets",
     "ple": "core.cli.ple:ple",
     "audit": "core.cli.audit:audit",
+    "ledger": "core.cli.ledger:ledger",
 }
 
 

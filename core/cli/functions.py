@@ -37,5 +37,8 @@ def functions(as_json: bool) -> None:
         emit(rows, True)
         return
     for row in rows:
-        where = f"{row['method']} {row['path']}" if row["kind"] == "function" else f"cron {row['cron']}"
+        if row["kind"] == "function":
+            where = f"{row['method']} {row['path']}"
+        else:
+            where = f"cron {row['cron']}" if row["cron"] else "on demand"
         click.echo(f"{row['name']:<32} {row['kind']:<9} {row['role']:<9} {where:<40} {row['module']}")

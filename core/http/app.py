@@ -17,6 +17,8 @@ from core.config import Settings, load_settings
 from core.http.auth import AUTH_DEPENDENCIES, auth_middleware, install_verifier
 from core.http.context import RequestContext
 from core.http.error_handlers import EXCEPTION_HANDLERS
+from core.http.idempotency import idempotency_middleware
+from core.http.strict_body import strict_body_middleware
 from core.registry import discover_functions, discover_jobs, functions_for_role
 from core.resources import Resources, open_resources
 from core.worker import build_worker
@@ -79,7 +81,7 @@ def create_app(
     app = Litestar(
         route_handlers=handlers,
         dependencies={"resources": Provide(_resources, sync_to_thread=False), **AUTH_DEPENDENCIES},
-        middleware=[auth_middleware],
+        middleware=[auth_middleware, strict_body_middleware, idempotency_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         openapi_config=openapi,

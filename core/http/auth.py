@@ -68,6 +68,7 @@ def auth_middleware(app: Any) -> Any:
                 ip=ip,
             )
             state["merchant"] = auth
+            state["_verified_body"] = body
             structlog.contextvars.bind_contextvars(merchant_id=auth.merchant_id, key_id=auth.key_id)
         elif kind == "admin":
             token_id = await authenticate_admin(_header(scope, b"authorization"))

@@ -114,6 +114,9 @@ def counters(obj: Payin | Payout, kind: str) -> dict[str, Any]:
     }
 
 
+LATE_MARGIN_SECONDS = 3.0
+
+
 class Simulator:
     def __init__(self, options: SandboxOptions) -> None:
         self.options = options
@@ -154,8 +157,8 @@ class Simulator:
         delay = self.options.delay_seconds
         if outcome == 52:  # never paid: the gateway expires it
             return
-        if outcome == 53:  # paid only after its expiry: a late success
-            delay += max(0.0, (payin.expires_at - _now()).total_seconds())
+        if outcome == 53:  # paid only after its expiry (with a margin, so the gateway has expired it)
+            delay += max(0.0, (payin.expires_at - _now()).total_seconds()) + LATE_MARGIN_SECONDS
         await asyncio.sleep(delay)
         payin.status = "failed" if outcome == 51 else "paid"
         payin.updated_at = _now()

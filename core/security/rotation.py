@@ -15,12 +15,8 @@ from core.storage.postgres import sql
 ENCRYPTED_COLUMNS: list[tuple[str, str, str]] = [
     ("merchants", "id", "webhook_secret_enc"),
     ("api_keys", "id", "secret_enc"),
+    ("ples", "id", "credentials_enc"),
 ]
-
-
-def register_encrypted_column(table: str, id_column: str, column: str) -> None:
-    if (table, id_column, column) not in ENCRYPTED_COLUMNS:
-        ENCRYPTED_COLUMNS.append((table, id_column, column))
 
 
 async def count_stale(ring: Keyring) -> int:

@@ -159,7 +159,7 @@ class SandboxProcess:
         os.unlink(self.log.name)
 
 
-async def wait_until(predicate: Any, timeout: float = 5.0, interval: float = 0.02) -> bool:
+async def wait_until(predicate: Any, timeout: float = 15.0, interval: float = 0.02) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

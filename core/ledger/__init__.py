@@ -1,0 +1,35 @@
+"""The double-entry ledger (ARCHITECTURE §6, docs/ledger.md): post, transfer, read, verify."""
+
+from core.ledger.amounts import MAX_AMOUNT
+from core.ledger.posting import Entry, InsufficientFunds, Posting, post_entry
+from core.ledger.queries import entries_for_transaction, merchant_balances, merchant_statement, verify_ledger
+from core.ledger.transfers import (
+    accrue_provider_fee,
+    adjust_merchant_balance,
+    credit_payin,
+    hold_payout_funds,
+    release_payout_funds,
+    reverse_payout,
+    settle_payout,
+    settle_provider_fees,
+)
+
+__all__ = [
+    "MAX_AMOUNT",
+    "Entry",
+    "InsufficientFunds",
+    "Posting",
+    "accrue_provider_fee",
+    "adjust_merchant_balance",
+    "credit_payin",
+    "entries_for_transaction",
+    "hold_payout_funds",
+    "merchant_balances",
+    "merchant_statement",
+    "post_entry",
+    "release_payout_funds",
+    "reverse_payout",
+    "settle_payout",
+    "settle_provider_fees",
+    "verify_ledger",
+]

@@ -1,0 +1,174 @@
+"""The transfers of ARCHITECTURE §6, one function per row: no caller composes postings by hand.
+
+A transfer of n from A to B debits A (-n) and credits B (+n). Legs of zero are omitted; an entry
+with nothing left to post returns None. Each idempotency key is derived from the transaction, so a
+retried job or a duplicated callback posts nothing twice (docs/ledger.md lists the keys).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from core.ledger.amounts import (
+    PLATFORM_ADJUSTMENTS,
+    PLATFORM_PROVIDER_FEES,
+    PLATFORM_REVENUE,
+    available,
+    check_amount,
+    check_currency,
+    check_id,
+    clearing,
+    fees_payable,
+    reserved,
+)
+from core.ledger.posting import Entry, PostingSpec, post_entry
+
+
+def _transfer(source: str, target: str, currency: str, amount: int) -> list[PostingSpec]:
+    return [(source, currency, -amount), (target, currency, amount)]
+
+
+def _money(currency: str, amount: int, fee: int = 0) -> None:
+    check_currency(currency)
+    check_amount(amount, "amount")
+    check_amount(fee, "fee")
+
+
+async def credit_payin(
+    payin_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int
+) -> Entry | None:
+    """Payin succeeded: amount - fee from PLE clearing to merchant available, fee to revenue."""
+    check_id(merchant_id, "merchant_id")
+    check_id(ple_id, "ple_id")
+    _money(currency, amount, fee)
+    if fee > amount:
+        raise ValueError("fee exceeds the payin amount")
+    return await post_entry(
+        "payin_succeeded",
+        f"payin:{payin_id}:succeeded",
+        payin_id,
+        _transfer(clearing(ple_id), available(merchant_id), currency, amount - fee)
+        + _transfer(clearing(ple_id), PLATFORM_REVENUE, currency, fee),
+        merchant_id=merchant_id,
+        metadata={"amount": amount, "fee": fee, "ple_id": ple_id},
+    )
+
+
+async def hold_payout_funds(payout_id: str, merchant_id: str, currency: str, amount: int, fee: int) -> Entry | None:
+    """Payout created: amount + fee from merchant available to merchant reserved.
+
+    Raises InsufficientFunds when available < amount + fee (nothing written)."""
+    check_id(merchant_id, "merchant_id")
+    _money(currency, amount, fee)
+    return await post_entry(
+        "payout_hold",
+        f"payout:{payout_id}:hold",
+        payout_id,
+        _transfer(available(merchant_id), reserved(merchant_id), currency, amount + fee),
+        merchant_id=merchant_id,
+        metadata={"amount": amount, "fee": fee},
+    )
+
+
+async def settle_payout(
+    payout_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int
+) -> Entry | None:
+    """Payout succeeded: amount from merchant reserved to PLE clearing, fee to revenue."""
+    check_id(merchant_id, "merchant_id")
+    check_id(ple_id, "ple_id")
+    _money(currency, amount, fee)
+    return await post_entry(
+        "payout_succeeded",
+        f"payout:{payout_id}:succeeded",
+        payout_id,
+        _transfer(reserved(merchant_id), clearing(ple_id), currency, amount)
+        + _transfer(reserved(merchant_id), PLATFORM_REVENUE, currency, fee),
+        merchant_id=merchant_id,
+        metadata={"amount": amount, "fee": fee, "ple_id": ple_id},
+    )
+
+
+async def release_payout_funds(payout_id: str, merchant_id: str, currency: str, amount: int, fee: int) -> Entry | None:
+    """Payout failed: amount + fee from merchant reserved back to merchant available."""
+    check_id(merchant_id, "merchant_id")
+    _money(currency, amount, fee)
+    return await post_entry(
+        "payout_failed",
+        f"payout:{payout_id}:failed",
+        payout_id,
+        _transfer(reserved(merchant_id), available(merchant_id), currency, amount + fee),
+        merchant_id=merchant_id,
+        metadata={"amount": amount, "fee": fee},
+    )
+
+
+async def reverse_payout(
+    payout_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int
+) -> Entry | None:
+    """Payout reversed (after success): amount from PLE clearing and fee from revenue back to
+    merchant available."""
+    check_id(merchant_id, "merchant_id")
+    check_id(ple_id, "ple_id")
+    _money(currency, amount, fee)
+    return await post_entry(
+        "payout_reversed",
+        f"payout:{payout_id}:reversed",
+        payout_id,
+        _transfer(clearing(ple_id), available(merchant_id), currency, amount)
+        + _transfer(PLATFORM_REVENUE, available(merchant_id), currency, fee),
+        merchant_id=merchant_id,
+        metadata={"amount": amount, "fee": fee, "ple_id": ple_id},
+    )
+
+
+async def accrue_provider_fee(transaction_id: str, ple_id: str, currency: str, provider_fee: int) -> Entry | None:
+    """A transaction became final: provider_fee from platform provider_fees to PLE fees_payable."""
+    check_id(ple_id, "ple_id")
+    _money(currency, provider_fee)
+    return await post_entry(
+        "provider_fee_accrued",
+        f"provider_fee:{transaction_id}",
+        transaction_id,
+        _transfer(PLATFORM_PROVIDER_FEES, fees_payable(ple_id), currency, provider_fee),
+        metadata={"provider_fee": provider_fee, "ple_id": ple_id},
+    )
+
+
+async def settle_provider_fees(
+    ple_id: str, settlement_date: date | str, currency: str, total: int, settlement_id: str
+) -> Entry | None:
+    """A PLE's fees of one day settled: total from PLE fees_payable to PLE clearing.
+
+    Keyed by PLE, currency and day (not by settlement id): settling a day twice posts once."""
+    check_id(ple_id, "ple_id")
+    _money(currency, total)
+    day = settlement_date.isoformat() if isinstance(settlement_date, date) else str(settlement_date)
+    date.fromisoformat(day)  # ValueError for anything but YYYY-MM-DD
+    return await post_entry(
+        "provider_fees_settled",
+        f"provider_fees:{ple_id}:{currency}:{day}",
+        settlement_id,
+        _transfer(fees_payable(ple_id), clearing(ple_id), currency, total),
+        metadata={"ple_id": ple_id, "settlement_date": day, "total": total},
+    )
+
+
+async def adjust_merchant_balance(
+    merchant_id: str, currency: str, amount: int, reference: str, reason: str
+) -> Entry | None:
+    """Manual adjustment: amount > 0 credits merchant available from platform adjustments,
+    amount < 0 debits it (InsufficientFunds when not covered). Idempotent per merchant and
+    reference; the caller (admin API, `gateway merchant credit`) writes the audit record."""
+    check_id(merchant_id, "merchant_id")
+    check_currency(currency)
+    check_amount(amount, "amount", allow_negative=True)
+    if not isinstance(reason, str) or not reason.strip():
+        raise ValueError("an adjustment needs a reason")
+    return await post_entry(
+        "manual_adjustment",
+        f"adjustment:{merchant_id}:{reference}",
+        reference,
+        _transfer(PLATFORM_ADJUSTMENTS, available(merchant_id), currency, amount),
+        merchant_id=merchant_id,
+        metadata={"reference": reference, "reason": reason},
+    )

@@ -1,0 +1,1 @@
+"""Payins and payouts: validation, their documents in MongoDB, state machines, ledger effects."""
