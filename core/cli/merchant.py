@@ -47,3 +47,29 @@ def create(name: str, ple_id: str | None, whitelist: tuple[str, ...], webhook_ur
         emit(run_with_resources(settings, work), as_json)
     except ApiError as exc:
         raise click.ClickException(f"{exc.code}: {exc.message}") from None
+
+
+@merchant.command("credit")
+@click.option("--merchant", "merchant_id", required=True)
+@click.option("--amount", type=int, required=True, help="minor units; negative debits")
+@click.option("--currency", default="INR", show_default=True)
+@click.option("--reference", required=True, help="idempotency: the same reference posts once")
+@click.option("--reason", default="manual credit (CLI)", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def credit(merchant_id: str, amount: int, currency: str, reference: str, reason: str, as_json: bool) -> None:
+    """An audited manual adjustment; prints {"entry_id": ...}."""
+    from core.balances import adjust
+    from core.errors import ApiError
+
+    settings = cli_settings()
+
+    async def work(res: Any) -> dict[str, Any]:
+        entry = await adjust(
+            res, merchant_id, amount=amount, currency=currency, reference=reference, reason=reason, actor="cli"
+        )
+        return {"entry_id": entry["id"]}
+
+    try:
+        emit(run_with_resources(settings, work), as_json)
+    except ApiError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None

@@ -33,20 +33,26 @@ BATCH = 500
 async def orphan_holds(older_than: timedelta) -> list[dict[str, object]]:
     return await sql(
         "SELECT e.transaction_id, e.merchant_id, e.currency, e.metadata FROM journal_entries e"
-        " WHERE e.kind = 'payout_hold' AND e.created_at < now() - {}"
+        " WHERE e.kind = 'payout_hold' AND e.created_at < {}"
         " AND e.created_at > now() - interval '30 days'"
         " AND NOT EXISTS (SELECT 1 FROM journal_entries r WHERE r.transaction_id = e.transaction_id"
         "   AND r.kind IN ('payout_failed', 'payout_succeeded'))"
         " ORDER BY e.created_at LIMIT {}",
-        older_than,
+        utcnow() - older_than,
         BATCH,
     )
 
 
-async def sweep_payouts(res: Resources) -> dict[str, int]:
+async def sweep_payouts(
+    res: Resources,
+    *,
+    hold_grace: timedelta = HOLD_GRACE,
+    resubmit_after: timedelta = RESUBMIT_AFTER,
+    effects_grace: timedelta = EFFECTS_GRACE,
+) -> dict[str, int]:
     db, now = res.mongo.db, utcnow()
     released = resubmitted = repaired = 0
-    for hold in await orphan_holds(HOLD_GRACE):
+    for hold in await orphan_holds(hold_grace):
         payout_id = str(hold["transaction_id"])
         if await db.payouts.find_one({"_id": payout_id}, {"_id": 1}):
             continue
@@ -56,14 +62,14 @@ async def sweep_payouts(res: Resources) -> dict[str, int]:
         )
         log.warning("released a hold that never got its payout document", payout_id=payout_id)
         released += 1
-    stale = {"status": "pending", "updated_at": {"$lte": now - RESUBMIT_AFTER}}
+    stale = {"status": "pending", "updated_at": {"$lte": now - resubmit_after}}
     async for doc in db.payouts.find(stale, {"_id": 1}).limit(BATCH):
         try:
             await submit_payout(res, doc["_id"], source="sweep")
             resubmitted += 1
         except ProviderError as exc:
             log.warning("resubmission failed", payout_id=doc["_id"], error=str(exc))
-    stuck = {"effects_pending": True, "updated_at": {"$lte": now - EFFECTS_GRACE}}
+    stuck = {"effects_pending": True, "updated_at": {"$lte": now - effects_grace}}
     async for doc in db.payouts.find(stuck).limit(BATCH):
         await apply_payout_effects(res, doc)
         repaired += 1

@@ -1,0 +1,16 @@
+"""GET /v1/balance: available and reserved, one item per currency the merchant has."""
+
+from typing import Any
+
+from litestar import get
+from litestar.di import NamedDependency
+
+from core.balances import balance
+from core.security.verify import MerchantAuth
+
+ROLE = "api"
+
+
+@get("/v1/balance")
+async def get_balance(merchant: NamedDependency[MerchantAuth]) -> dict[str, Any]:
+    return await balance(merchant.merchant_id)
