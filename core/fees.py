@@ -66,3 +66,11 @@ def compute_fees(amount: int, merchant_plan: FeePlan, provider_plan: FeePlan) ->
     fee = fee_for(amount, merchant_plan)
     provider_fee = fee_for(amount, provider_plan)
     return Fees(fee=fee, provider_fee=provider_fee, net_amount=amount - fee)
+
+
+FREE = FeePlan(percent_bps=0, fixed=0)
+
+
+def plan_or_free(data: Any) -> FeePlan:
+    """A stored plan, or no fee when none is configured for that direction and method."""
+    return plan_from_dict(data) if data else FREE

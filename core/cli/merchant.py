@@ -32,10 +32,15 @@ def create(name: str, ple_id: str | None, whitelist: tuple[str, ...], webhook_ur
             res, name=name, actor=Actor("cli"), ip_whitelist=list(whitelist), webhook_url=webhook_url
         )
         merchant_id = created["merchant"]["id"]
-        if ple_id:
-            from core.routing import route_everything_to
+        from core.routing import route_everything_to
 
-            await route_everything_to(res, merchant_id, ple_id, actor="cli")
+        target = ple_id
+        if target is None and settings.environment == "development":  # dev merchants use the sandbox
+            from core.cli.dev_seed import dev_ple_id
+
+            target = await dev_ple_id(res, settings)
+        if target:
+            await route_everything_to(res, merchant_id, target, actor="cli")
         return {
             "merchant_id": merchant_id,
             "key_id": created["key_id"],

@@ -18,7 +18,7 @@ from pymongo.errors import DuplicateKeyError
 from core import audit, ledger
 from core.errors import ApiError, not_found
 from core.events import record_event
-from core.fees import compute_fees, plan_from_dict
+from core.fees import compute_fees, plan_or_free
 from core.ids import new_id
 from core.jobs_client import enqueue
 from core.merchants.store import fetch_merchant
@@ -92,7 +92,7 @@ async def create_payout(res: Resources, merchant_id: str, data: PayoutInput) -> 
         raise ApiError("no_route", f"no provider route for {data.currency} payouts", param="currency")
     merchant = await fetch_merchant(merchant_id)
     merchant_plan = ((merchant or {}).get("fee_plans") or {}).get("payout", {}).get(data.mode) or {}
-    fees = compute_fees(data.amount, plan_from_dict(merchant_plan), plan_from_dict(provider_plan))
+    fees = compute_fees(data.amount, plan_or_free(merchant_plan), plan_or_free(provider_plan))
     db = res.mongo.db
     existing = await db.payouts.find_one({"merchant_id": merchant_id, "reference": data.reference}, {"_id": 1})
     if existing:

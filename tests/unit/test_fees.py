@@ -91,3 +91,11 @@ def test_compute_fees_gives_both_fees_and_the_net() -> None:
     assert fixed_only == Fees(fee=500, provider_fee=25, net_amount=-450)
     with pytest.raises(ValueError):
         compute_fees(MAX_AMOUNT + 1, FeePlan(0, 0), FeePlan(0, 0))
+
+
+def test_no_configured_plan_means_no_fee() -> None:
+    from core.fees import FREE, compute_fees, plan_or_free
+
+    assert plan_or_free({}) == FREE and plan_or_free(None) == FREE
+    fees = compute_fees(10_000, plan_or_free({}), plan_or_free({"percent_bps": 100, "fixed": 0}))
+    assert (fees.fee, fees.provider_fee) == (0, 100)
