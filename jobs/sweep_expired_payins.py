@@ -8,7 +8,7 @@ from typing import Any
 from core.payments.sweeps import sweep_payins
 
 CRON = "* * * * *"
-TIMEOUT = 300
+TIMEOUT = 60  # a killed run blocks the next tick until it is swept: keep it short
 
 
 async def sweep_expired_payins(ctx: dict[str, Any]) -> dict[str, int]:

@@ -8,7 +8,7 @@ from typing import Any
 from core.payments.payout_sweep import sweep_payouts as sweep
 
 CRON = "* * * * *"
-TIMEOUT = 300
+TIMEOUT = 60  # a killed run blocks the next tick until it is swept: keep it short
 
 
 async def sweep_payouts(ctx: dict[str, Any]) -> dict[str, int]:

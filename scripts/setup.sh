@@ -13,4 +13,9 @@ if ! command -v redis-server >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/p
         apt-get install -y -qq postgresql redis-server >/dev/null
     fi
 fi
+# Debian's Chromium for the dashboard's browser tests (Playwright drives /usr/bin/chromium).
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+fi
 uv sync --frozen --quiet

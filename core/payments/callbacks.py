@@ -81,12 +81,17 @@ async def receive_callback(res: Resources, provider: str, headers: Mapping[str, 
         "raw": event.raw,
         "received_at": utcnow(),
     }
+    duplicate = False
     try:
         await db.provider_callbacks.insert_one(doc)
     except DuplicateKeyError:
-        return {"received": True, "duplicate": True}
+        duplicate = True
+        stored = await db.provider_callbacks.find_one({"provider": provider, "event_id": event.event_id})
+        if stored is None or stored.get("status") == "processed":
+            return {"received": True, "duplicate": True}
+        doc = stored  # stored but never processed (the enqueue failed): the provider's retry enqueues it
     await enqueue(res.queue, "process_provider_callback", key=f"callback:{doc['_id']}", callback_id=doc["_id"])
-    return {"received": True, "duplicate": False}
+    return {"received": True, "duplicate": duplicate}
 
 
 async def process_callback(res: Resources, callback_id: str) -> str:

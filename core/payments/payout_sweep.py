@@ -5,7 +5,7 @@
 - document pending, submission unanswered or never made (crash after 2 or 3): resubmitted with
   the same id, which the provider deduplicates;
 - state changed without its effects (crash inside a transition): the effects are applied;
-- processing with no poll left and not yet flagged: a poll is scheduled.
+- processing, not yet flagged, and its due poll more than 2 minutes late: the poll is enqueued again.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import orjson
 import structlog
 
 from core import ledger
+from core.jobs_client import enqueue
 from core.observability.metrics import PAYOUTS_NEEDING_REVIEW
 from core.payments.payouts import apply_payout_effects, submit_payout
 from core.providers.base import ProviderError
@@ -27,6 +28,7 @@ log = structlog.get_logger("payout_sweep")
 HOLD_GRACE = timedelta(minutes=2)
 RESUBMIT_AFTER = timedelta(seconds=60)
 EFFECTS_GRACE = timedelta(seconds=30)
+POLL_GRACE = timedelta(minutes=2)  # a due poll this late was lost
 BATCH = 500
 
 
@@ -49,6 +51,7 @@ async def sweep_payouts(
     hold_grace: timedelta = HOLD_GRACE,
     resubmit_after: timedelta = RESUBMIT_AFTER,
     effects_grace: timedelta = EFFECTS_GRACE,
+    poll_grace: timedelta = POLL_GRACE,
 ) -> dict[str, int]:
     db, now = res.mongo.db, utcnow()
     released = resubmitted = repaired = 0
@@ -73,11 +76,23 @@ async def sweep_payouts(
     async for doc in db.payouts.find(stuck).limit(BATCH):
         await apply_payout_effects(res, doc)
         repaired += 1
+    repolled = 0
+    lost = {"status": "processing", "next_poll.at": {"$lte": now - poll_grace}}
+    async for doc in db.payouts.find(lost).limit(BATCH):
+        if doc.get("needs_review"):  # filtered here: nx-27017's find() mishandles $ne beside other fields
+            continue
+        due = doc["next_poll"]["attempt"]
+        minute = int(now.timestamp() // 60)
+        await enqueue(
+            res.queue, "poll_payout", key=f"poll:{doc['_id']}:{due}:r{minute}", payout_id=doc["_id"], attempt=due
+        )
+        repolled += 1
     review = await db.payouts.count_documents({"needs_review": True, "status": "processing"})
     PAYOUTS_NEEDING_REVIEW.set(review)
     return {
         "holds_released": released,
         "resubmitted": resubmitted,
         "effects_repaired": repaired,
+        "polls_requeued": repolled,
         "needs_review": review,
     }

@@ -10,6 +10,7 @@ state without its effects gets them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -232,11 +233,19 @@ async def schedule_poll(res: Resources, doc: dict[str, Any], attempt: int) -> No
     """Polls back off: initial delay, then doubling, up to PAYOUT_POLL_MAX_ATTEMPTS in all."""
     s = res.settings
     delay = s.payout_poll_initial_delay_seconds * (2 ** (attempt - 1))
+    when = utcnow().timestamp() + delay
+    # Remember the poll due, so the sweep can re-enqueue it if the job is lost (a killed worker,
+    # a Redis restart): polling must not silently stop.
+    await update_doc(
+        res.mongo.db.payouts,
+        doc["_id"],
+        lambda d: {**d, "next_poll": {"attempt": attempt, "at": datetime.fromtimestamp(when, UTC)}},
+    )
     await enqueue(
         res.queue,
         "poll_payout",
         key=f"poll:{doc['_id']}:{attempt}",
-        scheduled=utcnow().timestamp() + delay,
+        scheduled=when,
         payout_id=doc["_id"],
         attempt=attempt,
     )

@@ -125,3 +125,22 @@ async def _until_status(resources, payout_id: str, wanted: str) -> None:
         return doc["status"] == wanted and not doc.get("effects_pending")
 
     await eventually(reached, timeout=20)
+
+
+async def test_a_lost_poll_is_enqueued_again(routed_merchant, resources, stack) -> None:
+    merchant_id = await funded_merchant(routed_merchant)
+    payout_id = new_id("po")
+    await ledger.hold_payout_funds(payout_id, merchant_id, "INR", 10_055, 500)  # 55: no callback, polls only
+    doc = payout_doc(payout_id, merchant_id, stack.ple_id, 10_055)
+    ple = await ple_config_by_id(resources, stack.ple_id)
+    await get_adapter("sandbox", resources.settings).create_payout(
+        ple, PayoutRequest(payout_id, 10_055, "INR", "imps", BENEFICIARY)
+    )
+    doc.update(status="processing", next_poll={"attempt": 2, "at": utcnow() - timedelta(minutes=10)})
+    doc["history"].append({"status": "processing", "at": utcnow(), "source": "api"})
+    doc["effects_applied"] = ["processing"]
+    await resources.mongo.db.payouts.insert_one(doc)  # its poll job was lost with a Redis restart
+    result = await sweep_payouts(resources, poll_grace=NOW)
+    assert result["polls_requeued"] >= 1
+    await _until_status(resources, payout_id, "succeeded")
+    assert await balances(merchant_id) == (100_000 - 10_555, 0)
