@@ -25,3 +25,7 @@ bench: setup
 # A new client folder with fresh secrets: just new-client NAME
 new-client name:
     uv run python scripts/new-client.py {{name}}
+
+# Chaos: faults under load, then every invariant checked (docs/reliability.md); --quick in CI.
+chaos: setup
+    uv run python -m chaos

@@ -22,6 +22,10 @@ COMMANDS = {
     "ple": "core.cli.ple:ple",
     "audit": "core.cli.audit:audit",
     "ledger": "core.cli.ledger:ledger",
+    "user": "core.cli.user:user",
+    "settle": "core.cli.settle:settle",
+    "settlement-report": "core.cli.settle:settlement_report",
+    "reconcile": "core.cli.reconcile:reconcile",
 }
 
 

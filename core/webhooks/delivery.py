@@ -315,7 +315,10 @@ async def sweep(res: Resources) -> dict[str, int]:
     )
     async for doc in stale:
         due = int(doc.get("claimed_attempt", -1)) + 1
-        await enqueue_attempt(res, doc["_id"], due, key=f"{doc['_id']}:{due}")
+        # A fresh key each sweep minute: a job record left half-written by a Redis restart must
+        # not make the requeue a no-op forever. The slot claim still sends each attempt once.
+        minute = int(now.timestamp() // 60)
+        await enqueue_attempt(res, doc["_id"], due, key=f"{doc['_id']}:{due}:r{minute}")
         requeued += 1
     if created or requeued:
         log.warning("webhook sweep repaired", deliveries_created=created, attempts_requeued=requeued)

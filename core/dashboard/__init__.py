@@ -1,0 +1,1 @@
+"""The server-rendered dashboard of the frontend role: users, sessions, pages, branding."""

@@ -1,0 +1,181 @@
+"""What every dashboard page shares: rendering, the signed-in guard, CSRF-checked forms, error pages.
+
+Pages are HTML, so errors are HTML too: each page handler passes `exception_handlers=PAGE_ERRORS`,
+which overrides the app's JSON error shape for that route only.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request, Response
+from litestar.datastructures import Cookie
+from litestar.response import Redirect
+
+from core.dashboard import sessions
+from core.dashboard.branding import branding_for
+from core.dashboard.users import get_user
+from core.errors import ApiError
+from core.merchants.service import Actor
+from core.resources import Resources
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
+
+
+def money(amount: int | None, currency: str = "INR") -> str:
+    if amount is None:
+        return "-"
+    sign = "-" if amount < 0 else ""
+    whole, minor = divmod(abs(int(amount)), 100)
+    return f"{sign}{whole:,}.{minor:02d} {currency}"
+
+
+def when(value: Any) -> str:
+    """ISO strings and datetimes as `2026-11-23 10:15:00 UTC`."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(value)
+
+
+_env.filters["money"] = money
+_env.filters["when"] = when
+
+
+class PageError(Exception):
+    """An error page: 403, 404, 429... with a message a person can read."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class SignInRequired(Exception):
+    pass
+
+
+class Page:
+    """One request's context: the session, the user, the branding; renders templates."""
+
+    def __init__(self, request: Request[Any, Any, Any], resources: Resources, session: sessions.Session | None) -> None:
+        self.request = request
+        self.resources = resources
+        self.session = session
+        self.new_cookie: str | None = None
+
+    @property
+    def merchant_id(self) -> str:
+        assert self.session is not None and self.session.merchant_id is not None
+        return self.session.merchant_id
+
+    @property
+    def actor(self) -> Actor:
+        ip = str(self.request.scope.get("state", {}).get("client_ip", "")) or None
+        user = self.session.user_id if self.session else None
+        return Actor(f"user:{user}", ip)
+
+    @property
+    def ip(self) -> str:
+        return str(self.request.scope.get("state", {}).get("client_ip", ""))
+
+    def render(self, template: str, status: int = 200, **context: Any) -> Response[Any]:
+        settings = self.resources.settings
+        html = _env.get_template(template).render(
+            brand=branding_for(settings.client),
+            session=self.session,
+            path=self.request.url.path,
+            **context,
+        )
+        response: Response[Any] = Response(
+            content=html, status_code=status, media_type="text/html; charset=utf-8", headers=NO_STORE
+        )
+        if self.new_cookie is not None:
+            response.set_cookie(session_cookie(self.resources, self.new_cookie))
+        return response
+
+    async def form(self) -> dict[str, str]:
+        """The posted form; refuses (403) a post without this session's CSRF token."""
+        form = await self.request.form()
+        data = {k: str(v) for k, v in form.items()}
+        if not sessions.csrf_ok(self.session, data.get("csrf_token")):
+            raise PageError(403, "This form has expired or did not come from this site. Reload the page and try again.")
+        return data
+
+    def redirect(self, path: str) -> Response[Any]:
+        response: Response[Any] = Redirect(path, status_code=303)
+        if self.new_cookie is not None:
+            response.set_cookie(session_cookie(self.resources, self.new_cookie))
+        return response
+
+
+NO_STORE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
+
+
+def session_cookie(resources: Resources, session_id: str, max_age: int = sessions.SESSION_TTL) -> Cookie:
+    return Cookie(
+        key=sessions.COOKIE,
+        value=session_id,
+        path="/",
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=resources.settings.environment == "production",
+    )
+
+
+async def any_visitor(request: Request[Any, Any, Any], resources: Resources) -> Page:
+    """The session if there is one, else a new anonymous one (carrying a CSRF token)."""
+    session = await sessions.load_session(resources.redis, request.cookies.get(sessions.COOKIE))
+    page = Page(request, resources, session)
+    if session is None:
+        page.session = await sessions.new_session(resources.redis)
+        page.new_cookie = page.session.id
+    return page
+
+
+async def signed_in(request: Request[Any, Any, Any], resources: Resources, *, role: str = "merchant") -> Page:
+    """The signed-in user's page context; redirects to sign-in, refuses (403) the wrong role."""
+    session = await sessions.load_session(resources.redis, request.cookies.get(sessions.COOKIE))
+    if session is None or not session.signed_in:
+        raise SignInRequired()
+    user = await get_user(str(session.user_id))
+    if user is None or user["disabled"]:  # disabling a user ends their sessions at the next click
+        await sessions.end_session(resources.redis, session.id)
+        raise SignInRequired()
+    if session.role != role:
+        raise PageError(403, "This page is not available to your account.")
+    return Page(request, resources, session)
+
+
+def _error_page(request: Request[Any, Any, Any], status: int, message: str) -> Response[Any]:
+    resources: Resources = request.app.state.resources
+    session = request.scope.get("state", {}).get("_dashboard_session")
+    return Page(request, resources, session).render("error.html", status=status, status_code=status, message=message)
+
+
+def _page_error(request: Request[Any, Any, Any], exc: PageError) -> Response[Any]:
+    return _error_page(request, exc.status, exc.message)
+
+
+def _api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
+    if exc.code == "not_found":
+        return _error_page(request, 404, "Not found.")
+    return _error_page(request, exc.status_code, exc.message if exc.status_code < 500 else "Something went wrong.")
+
+
+def _sign_in(request: Request[Any, Any, Any], exc: SignInRequired) -> Response[Any]:
+    return Redirect("/signin", status_code=303)
+
+
+PAGE_ERRORS: dict[Any, Any] = {PageError: _page_error, ApiError: _api_error, SignInRequired: _sign_in}

@@ -1,0 +1,23 @@
+"""GET /admin/v1/settlements: provider fee settlements, newest first; filters `ple_id`, `date`."""
+
+from typing import Any
+
+from litestar import get
+from litestar.params import FromQuery
+
+from core.http.lists import Limit, StartingAfter, checked_limit, page
+from core.settlement import list_settlements, parse_day
+
+ROLE = "api"
+
+
+@get("/admin/v1/settlements")
+async def list_all(
+    limit: Limit = 20,
+    starting_after: StartingAfter = None,
+    ple_id: FromQuery[str | None] = None,
+    date: FromQuery[str | None] = None,
+) -> dict[str, Any]:
+    day = parse_day(date) if date is not None else None
+    data, has_more = await list_settlements(checked_limit(limit), starting_after, ple_id=ple_id, day=day)
+    return page(data, has_more)

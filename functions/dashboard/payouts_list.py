@@ -1,0 +1,18 @@
+"""GET /payouts: the merchant's payouts, newest first, with filters and pagination."""
+
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.di import NamedDependency
+
+from core.dashboard.lists import transactions_page
+from core.dashboard.web import PAGE_ERRORS, signed_in
+from core.resources import Resources
+
+ROLE = "frontend"
+
+
+@get("/payouts", exception_handlers=PAGE_ERRORS, include_in_schema=False)
+async def payouts_list(request: Request[Any, Any, Any], resources: NamedDependency[Resources]) -> Response[Any]:
+    page = await signed_in(request, resources)
+    return page.render("transactions.html", **await transactions_page(page, "payout"))
