@@ -151,8 +151,7 @@ def test_restore_drill_dumps_restores_and_compares(tmp_path):
     import shutil
 
     url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres") or not shutil.which("pg_dump"):
-        pytest.skip("needs the test session's PostgreSQL and pg_dump")
+    assert url.startswith("postgres") and shutil.which("pg_dump"), "the test session provides PostgreSQL and pg_dump"
     result = subprocess.run(
         ["bash", str(REPO / "scripts" / "restore-drill.sh"), "--skip-verify"],
         capture_output=True,
