@@ -14,6 +14,7 @@ ERROR_STATUS: dict[str, int] = {
     "merchant_suspended": 403,
     "not_found": 404,
     "method_not_allowed": 405,
+    "request_timeout": 408,
     "duplicate_reference": 409,
     "idempotency_key_in_use": 409,
     "payload_too_large": 413,

@@ -68,6 +68,12 @@ async def create_ple(
     actor: str,
 ) -> dict[str, Any]:
     schedule = _check(provider, currency, fee_schedule or {})
+    if not 1 <= len(name.strip()) <= 200:
+        raise ApiError("validation_error", "name must be 1-200 characters", param="name")
+    if not base_url.startswith(("https://", "http://")) or len(base_url) > 2048:
+        raise ApiError("validation_error", "base_url must be an http(s) URL", param="base_url")
+    if not secret:
+        raise ApiError("validation_error", "secret must not be empty", param="secret")
     ple_id = new_id("ple")
     enc = keyring_for(res.settings.secrets_master_keys).encrypt(secret, f"ples:{ple_id}")
     await sql(

@@ -17,6 +17,7 @@ from litestar.exceptions import (
 
 from core.errors import ApiError
 from core.http.context import current_request_id
+from core.http.timeouts import BodyReadTimeoutError
 from core.observability.metrics import HTTP_ERRORS
 
 log = structlog.get_logger("http")
@@ -97,12 +98,19 @@ def _internal(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     return error_response(request, ApiError("internal_error", "internal error"))
 
 
+def _body_timeout(request: Request[Any, Any, Any], exc: BodyReadTimeoutError) -> Response[Any]:
+    response = error_response(request, ApiError("request_timeout", str(exc)))
+    response.headers["Connection"] = "close"
+    return response
+
+
 def _bad_encoding(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[Any]:
     return error_response(request, ApiError("validation_error", "request body is not valid UTF-8"))
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     UnicodeDecodeError: _bad_encoding,
+    BodyReadTimeoutError: _body_timeout,
     ApiError: _api_error,
     ValidationException: _validation,
     NotFoundException: _http,

@@ -88,6 +88,12 @@ def validate_fee_plans(plans: Any) -> dict[str, Any]:
     return out
 
 
+def _name(name: Any) -> str:
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200 or len(name) > 200:
+        raise ApiError("validation_error", "name must be 1-200 characters", param="name")
+    return name
+
+
 def _whitelist(entries: list[str]) -> list[str]:
     try:
         return parse_whitelist(entries)
@@ -117,6 +123,7 @@ async def create_merchant(
     """Create a merchant with one API key; the answer holds both secrets, shown only now."""
     ring = keyring_for(res.settings.secrets_master_keys)
     merchant_id, key_id = new_id("mer"), new_id("key")
+    name = _name(name)
     whitelist = _whitelist(ip_whitelist or [])
     try:
         plans = validate_fee_plans(fee_plans or {})
@@ -166,6 +173,8 @@ async def list_merchants(limit: int, starting_after: str | None) -> tuple[list[d
 
 async def update_merchant(res: Resources, merchant_id: str, changes: dict[str, Any], actor: Actor) -> dict[str, Any]:
     """Apply `changes` (name, status, ip_whitelist, webhook_url, fee_plans, rate_limit_*)."""
+    if "name" in changes:
+        changes["name"] = _name(changes["name"])
     if "ip_whitelist" in changes:
         changes["ip_whitelist"] = _whitelist(changes["ip_whitelist"])
     if "webhook_url" in changes:
