@@ -18,6 +18,7 @@ from core.registry import DiscoveryError, discover_functions, discover_jobs
 def serve(role: str, port: int, host: str) -> None:
     """Serve ROLE until stopped (the worker serves health and metrics on --port)."""
     from granian import Granian
+    from granian.http import HTTP1Settings
 
     from core.cli.output import cli_settings
 
@@ -37,4 +38,6 @@ def serve(role: str, port: int, host: str) -> None:
         port=port,
         workers=1,
         log_level="warning",
+        # Headers must arrive within 10 s (the body has its own limit, core/http/timeouts.py).
+        http1_settings=HTTP1Settings(header_read_timeout=10_000),
     ).serve()
