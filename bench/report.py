@@ -1,0 +1,170 @@
+"""Ratios, targets and the Markdown table of one run (issue 13's targets: reported, not asserted)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+RSS_LIMIT_MB = 150.0
+HTTP_ROWS = [
+    ("a", "(a) ceiling: bare Litestar + HMAC"),
+    ("b", "(b) POST /v1/payins"),
+    ("c", "(c) POST /v1/payouts, 100 merchants"),
+    ("c_hot", "(c-hot) POST /v1/payouts, 1 merchant"),
+    ("d", "(d) GET /v1/payins/{id}"),
+]
+
+
+def _rate(results: dict[str, Any], name: str) -> float:
+    return float(results.get(name, {}).get("closed", {}).get("throughput") or 0.0)
+
+
+def _cpu_ms(phase: dict[str, Any]) -> float:
+    """CPU milliseconds the serving role spent per successful request in a phase."""
+    rate = float(phase.get("throughput") or 0.0)
+    return 1000 * float(phase.get("server_cpu_share") or 0.0) / rate if rate else 0.0
+
+
+def _ratio(x: float, y: float) -> float | None:
+    return round(x / y, 3) if y else None
+
+
+def evaluate(results: dict[str, Any]) -> dict[str, Any]:
+    """Ratios to (a), pgbench and the dependency ceilings, and each target with its verdict."""
+    g = results.get("g", {})
+    pgbench = float(g.get("pgbench_n", {}).get("tps") or 0.0)
+    redis = g.get("redis", {})
+    mongo = float(g.get("mongo_insert", {}).get("throughput") or 0.0)
+    evalsha = float(redis.get("evalsha_verify") or 0)
+    ceilings = {"mongo_insert": mongo, "redis_evalsha": evalsha, "pgbench_n": pgbench}
+    touched = {k: v for k, v in ceilings.items() if v > 0}
+    slowest_name = min(touched, key=touched.__getitem__) if touched else None
+    slowest = touched.get(slowest_name, 0.0) if slowest_name else 0.0
+    a, b = _rate(results, "a"), _rate(results, "b")
+    ratios = {
+        name: {
+            "to_a": _ratio(_rate(results, name), a),
+            "to_pgbench": _ratio(_rate(results, name), pgbench),
+            "to_slowest_dependency": _ratio(_rate(results, name), slowest),
+        }
+        for name, _ in HTTP_ROWS
+    }
+    for name in ("f_spread", "f_hot"):
+        rate = float(results.get(name, {}).get("throughput") or 0.0)
+        ratios[name] = {"to_pgbench": _ratio(rate, pgbench)}
+    targets: list[dict[str, Any]] = []
+
+    def target(what: str, ok: bool | None, measured: str, why_if_missed: str = "") -> None:
+        targets.append({"target": what, "met": ok, "measured": measured, "reason": "" if ok else why_if_missed})
+
+    need_b = min(0.15 * a, 0.8 * slowest) if slowest else 0.15 * a
+    b_closed = results.get("b", {}).get("closed", {})
+    a_closed = results.get("a", {}).get("closed", {})
+    cpu_b, cpu_a = _cpu_ms(b_closed), _cpu_ms(a_closed)
+    foreign_b = float(b_closed.get("foreign_cpu_cores") or 0.0)
+    target(
+        "(b) >= 15 % of (a), or >= 80 % of the slowest dependency ceiling when lower",
+        b >= need_b if a else None,
+        f"{b:.0f}/s = {100 * b / a:.1f} % of (a); slowest dependency {slowest_name} {slowest:.0f}/s" if a else "n/a",
+        f"the payment role spends {cpu_b:.1f} ms CPU per payin (the ceiling {cpu_a:.2f} ms per request) and waits"
+        f" on ~10 round trips; other work took {foreign_b:.2f} of the 2 cores (docs/performance.md)",
+    )
+    b_open = results.get("b", {}).get("open", {})
+    p99 = float(b_open.get("p99_ms") or 0.0)
+    target(
+        "(b) p99 <= 50 ms at half of (b)'s max rate",
+        p99 <= 50 if b_open else None,
+        f"p99 {p99:.1f} ms at {b_open.get('offered_rate')}/s",
+        f"queueing on a shared 2-core machine ({float(b_open.get('foreign_cpu_cores') or 0):.2f} cores of foreign load)"
+        " plus the provider callbacks the same role receives (docs/performance.md)",
+    )
+    b_errors = sum(int(results.get("b", {}).get(p, {}).get("errors", 0)) for p in ("closed", "open"))
+    target("(b) zero errors", b_errors == 0, f"{b_errors} errors", "see error_kinds in the JSON")
+    c, c_hot = _rate(results, "c"), _rate(results, "c_hot")
+    target(
+        "(c-hot) >= 50 % of (c)",
+        c_hot >= 0.5 * c if c else None,
+        f"{c_hot:.0f}/s vs {c:.0f}/s = {100 * c_hot / c:.0f} %" if c else "n/a",
+        "one merchant's available row is locked by every hold: holds serialise on it",
+    )
+    f_spread = float(results.get("f_spread", {}).get("throughput") or 0.0)
+    target(
+        "(f-spread) >= 50 % of pgbench -N",
+        f_spread >= 0.5 * pgbench if pgbench else None,
+        f"{f_spread:.0f}/s vs {pgbench:.0f} tps = {100 * f_spread / pgbench:.0f} %" if pgbench else "n/a",
+        "a posting is BEGIN + 3 statements + COMMIT through Piccolo/asyncpg plus a connection reset on release,"
+        " with the Python client's CPU in the loop (docs/performance.md)",
+    )
+    for role, rss in results.get("rss_mb", {}).items():
+        total = float(rss["total"])
+        target(
+            f"{role} RSS <= {RSS_LIMIT_MB:.0f} MB",
+            total <= RSS_LIMIT_MB,
+            f"{total:.0f} MB (processes: {', '.join(f'{v:.0f}' for v in rss['processes'])})",
+            "the first process is Granian's supervisor, which imports the whole app too (`gateway serve` runs"
+            " discovery in it before Granian starts the worker)",
+        )
+    return {"ceilings": ceilings, "slowest_dependency": slowest_name, "ratios": ratios, "targets": targets}
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.1f}" if value < 100 else f"{value:,.0f}"
+    return str(value)
+
+
+def markdown(run: dict[str, Any]) -> str:
+    results, ev = run["results"], run["evaluation"]
+    out = [
+        f"Run {run['date']} ({'quick' if run['quick'] else 'full'}), {run['machine']}; "
+        f"commit {run['commit']}; `{run['command']}`. Load average before/after the run: "
+        f"{run.get('loadavg_before', ['?'])[0]} / {run.get('loadavg_after', ['?'])[0]} "
+        "(other work on the machine shows as *foreign CPU*, in cores).",
+        "",
+        "| scenario | conc. | max rate /s | errors | p50 / p95 / p99 ms (closed) | open-loop rate /s "
+        "| p50 / p95 / p99 ms (open) | errors (open) | to (a) | to slowest dep. | gen CPU "
+        "| role CPU (per request) | foreign CPU |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, label in HTTP_ROWS:
+        r = results.get(name)
+        if not r:
+            continue
+        c, o = r["closed"], r["open"]
+        out.append(
+            f"| {label} | {r['concurrency']} | {_fmt(c['throughput'])} | {c['errors']} "
+            f"| {c['p50_ms']} / {c['p95_ms']} / {c['p99_ms']} | {_fmt(o['offered_rate'])} "
+            f"| {o['p50_ms']} / {o['p95_ms']} / {o['p99_ms']} | {o['errors']} "
+            f"| {_fmt(ev['ratios'][name]['to_a'])} | {_fmt(ev['ratios'][name]['to_slowest_dependency'])} "
+            f"| {c['gen_cpu_share']:.0%} | {c['server_cpu_share']:.0%} ({_cpu_ms(c):.2f} ms) "
+            f"| {c.get('foreign_cpu_cores', 0):.2f} cores |"
+        )
+    out += ["", "| worker (e) | value |", "|---|---|"]
+    e = results.get("e", {})
+    for key in ("backlog_callbacks", "callbacks_per_second", "webhooks_per_second", "worker_cpu_share"):
+        out.append(f"| {key.replace('_', ' ')} | {_fmt(e.get(key))} |")
+    out += ["", "| ledger (f) | postings /s | p50 / p99 ms | errors | to pgbench -N |", "|---|---|---|---|---|"]
+    for name in ("f_spread", "f_hot"):
+        r = results.get(name)
+        if r:
+            out.append(
+                f"| {name.replace('_', '-')} | {_fmt(r['throughput'])} | {r['p50_ms']} / {r['p99_ms']} "
+                f"| {r['errors']} | {_fmt(ev['ratios'][name]['to_pgbench'])} |"
+            )
+    g = results.get("g", {})
+    out += ["", "| dependency ceiling (g) | ops /s |", "|---|---|"]
+    for key, value in g.get("redis", {}).items():
+        if key == "missing":
+            out.append(f"| {value} | not installed |")
+            continue
+        out.append(f"| redis-benchmark {key} (50 clients) | {_fmt(value)} |")
+    if "mongo_insert" in g:
+        out.append(f"| nx-27017 insert_one, AsyncMongoClient (32 tasks) | {_fmt(g['mongo_insert']['throughput'])} |")
+    if "pgbench_n" in g:
+        out.append(f"| pgbench -N (10 clients) | {_fmt(g['pgbench_n'].get('tps'))} |")
+    out += ["", "| target | met | measured | why missed |", "|---|---|---|---|"]
+    for t in ev["targets"]:
+        met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]
+        out.append(f"| {t['target']} | {met} | {t['measured']} | {t['reason']} |")
+    return "\n".join(out) + "\n"
