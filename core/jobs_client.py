@@ -8,15 +8,37 @@ from typing import Any
 import structlog
 from saq import Job, Queue
 
+from core.observability.tracing import current_traceparent, remember_origin
 from core.worker import CONTEXT_KWARG
 
-# Context keys that follow a request into the jobs it causes.
-_CARRIED = ("request_id", "merchant_id", "payin_id", "payout_id", "trace_id", "traceparent")
+# Log context keys that follow a request into the jobs it causes (the trace travels as traceparent).
+_CARRIED = ("request_id", "merchant_id", "payin_id", "payout_id")
+_ORIGIN_OBJECTS = ("payin_id", "payout_id")
+log = structlog.get_logger("jobs")
 
 
 def current_context() -> dict[str, Any]:
+    """request_id, merchant/payin/payout ids and the W3C traceparent of the current span."""
     ctx = structlog.contextvars.get_contextvars()
-    return {k: ctx[k] for k in _CARRIED if ctx.get(k)}
+    carried = {k: ctx[k] for k in _CARRIED if ctx.get(k)}
+    traceparent = current_traceparent() or ctx.get("traceparent")
+    if traceparent:
+        carried["traceparent"] = traceparent
+    return carried
+
+
+async def _remember_origins(queue: Queue, carried: dict[str, Any]) -> None:
+    # The first job a payin/payout enqueues is from its creation: that trace is its origin.
+    traceparent = carried.get("traceparent")
+    redis = getattr(queue, "redis", None)
+    if not traceparent or redis is None:
+        return
+    for key in _ORIGIN_OBJECTS:
+        if carried.get(key):
+            try:
+                await remember_origin(redis, carried[key], traceparent)
+            except Exception as exc:  # tracing must never stop a payment
+                log.warning("trace origin not stored", error=type(exc).__name__)
 
 
 async def enqueue(
@@ -40,4 +62,6 @@ async def enqueue(
         options["key"] = key
     if scheduled:
         options["scheduled"] = math.ceil(scheduled)  # never early: a job at expires_at must see it passed
-    return await queue.enqueue(job, **options, **kwargs, **{CONTEXT_KWARG: current_context()})
+    carried = current_context()
+    await _remember_origins(queue, carried)
+    return await queue.enqueue(job, **options, **kwargs, **{CONTEXT_KWARG: carried})

@@ -6,18 +6,26 @@ so the worker has the same health and metrics endpoints as every other role.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from typing import Any
 
 import structlog
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, StatusCode
 from saq import CronJob, Queue, Worker
 
-from core.observability.metrics import JOB_DURATION, JOB_RUNS
+from core.observability.metrics import JOB_DURATION, JOB_RUNS, QUEUE_DEPTH, QUEUE_OLDEST_AGE
+from core.observability.tracing import context_from_traceparent, link_to, origin_of
 from core.registry import JobSpec
 from core.resources import Resources
 
 log = structlog.get_logger("worker")
+_tracer = trace.get_tracer("gateway.jobs")
 CONTEXT_KWARG = "_context"  # request_id and trace context carried from the enqueuer
+QUEUE_GAUGE_INTERVAL_SECONDS = 5.0
+_ORIGIN_OBJECTS = ("payin_id", "payout_id")
 
 
 class EmbeddedWorker(Worker):
@@ -25,31 +33,107 @@ class EmbeddedWorker(Worker):
     SIGNALS: list[Any] = []
 
 
+async def _link_to_origin(ctx: dict[str, Any], span: trace.Span, carried: dict[str, Any]) -> None:
+    """A job that learnt its payin/payout while running (a provider callback) links to its creation."""
+    bound = structlog.contextvars.get_contextvars()
+    resources = ctx.get("resources")
+    for key in _ORIGIN_OBJECTS:
+        object_id = bound.get(key)
+        if not object_id or carried.get(key) or resources is None or not span.is_recording():
+            continue
+        try:
+            link = link_to(await origin_of(resources.redis, object_id))
+        except Exception as exc:  # tracing never fails a job
+            log.warning("trace origin not read", error=type(exc).__name__)
+            return
+        if link is not None and link.context.trace_id != span.get_span_context().trace_id:
+            span.add_link(link.context, {"gateway.link": "origin", "gateway.object": key})
+
+
 def instrument(spec: JobSpec) -> Any:
-    """Wrap a job so every run is logged with its context, timed and counted."""
+    """Wrap a job so every run is traced (child of the enqueuer's span), logged with its context,
+    timed and counted."""
 
     async def run(ctx: dict[str, Any], **kwargs: Any) -> Any:
-        carried = kwargs.pop(CONTEXT_KWARG, None) or {}
+        carried = dict(kwargs.pop(CONTEXT_KWARG, None) or {})
+        parent = context_from_traceparent(carried.pop("traceparent", None))
         job = ctx.get("job")
         bound = {"job": spec.name, "job_id": getattr(job, "key", None), **carried}
+        attributes = {"gateway.job": spec.name, "messaging.system": "saq"}
+        if job is not None:
+            attributes["gateway.job.attempt"] = int(getattr(job, "attempts", 0) or 0)
         started = time.perf_counter()
-        with structlog.contextvars.bound_contextvars(**bound):
+        # Exceptions are not recorded on the span: their text may hold what logs redact.
+        with (
+            structlog.contextvars.bound_contextvars(**bound),
+            _tracer.start_as_current_span(
+                f"job {spec.name}",
+                context=parent,
+                kind=SpanKind.CONSUMER,
+                attributes=attributes,
+                record_exception=False,
+                set_status_on_exception=False,
+            ) as span,
+        ):
             try:
                 result = await spec.function(ctx, **kwargs)
-            except Exception:
+            except Exception as exc:
+                elapsed = time.perf_counter() - started
                 JOB_RUNS.add(1, {"job": spec.name, "outcome": "failure"})
-                log.exception("job failed")
+                span.set_status(StatusCode.ERROR, type(exc).__name__)
+                span.set_attribute("error.type", type(exc).__name__)
+                log.exception("job failed", duration_ms=round(elapsed * 1000, 2))
                 raise
             finally:
                 JOB_DURATION.record(time.perf_counter() - started, {"job": spec.name})
+                await _link_to_origin(ctx, span, carried)
             JOB_RUNS.add(1, {"job": spec.name, "outcome": "success"})
+            log.info("job done", duration_ms=round((time.perf_counter() - started) * 1000, 2))
             return result
 
     run.__qualname__ = run.__name__ = spec.name
     return run
 
 
+async def measure_queue(queue: Queue) -> dict[str, float]:
+    """Set the queue gauges: jobs queued and the age of the oldest one due to run."""
+    info = await queue.info(jobs=True, limit=50)
+    queued = int(info.get("queued", 0))
+    now_ms = time.time() * 1000
+    waiting = [j for j in info.get("jobs", []) if j.get("status") == "queued"]
+    oldest = max((now_ms - float(j.get("queued") or now_ms)) / 1000 for j in waiting) if waiting else 0.0
+    QUEUE_DEPTH.set(queued, {"queue": queue.name})
+    QUEUE_OLDEST_AGE.set(max(oldest, 0.0), {"queue": queue.name})
+    return {"queued": queued, "oldest_age_seconds": round(oldest, 3)}
+
+
+async def _keep_queue_gauges_fresh(queue: Queue) -> None:
+    # The worker's /metrics is at most a few seconds stale, not a cron minute.
+    while True:
+        try:
+            await measure_queue(queue)
+        except Exception as exc:
+            log.warning("queue gauges not refreshed", error=type(exc).__name__)
+        await asyncio.sleep(QUEUE_GAUGE_INTERVAL_SECONDS)
+
+
+SWEEP_ABORT_WAIT_SECONDS = 0.2
+
+
+def _sweep_quickly(queue: Queue) -> None:
+    """saq's sweep waits 5 s for each stuck job's worker to acknowledge the abort; a SIGKILLed
+    worker never does, so 20 jobs of one dead worker took minutes to recover (and stuck cron jobs
+    blocked their next ticks meanwhile). Wait briefly instead: the job is retried either way."""
+    original = queue.sweep
+
+    async def sweep(lock: int = 60, abort: float = SWEEP_ABORT_WAIT_SECONDS) -> list[str]:
+        return await original(lock, abort)
+
+    queue.sweep = sweep  # type: ignore[method-assign]
+
+
 def build_worker(queue: Queue, resources: Resources, jobs: list[JobSpec]) -> Worker:
+    _sweep_quickly(queue)
     functions = [instrument(j) for j in jobs]
     by_name = {f.__qualname__: f for f in functions}
     cron_jobs = [
@@ -58,6 +142,14 @@ def build_worker(queue: Queue, resources: Resources, jobs: list[JobSpec]) -> Wor
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["resources"] = resources
+        ctx["queue_gauges"] = asyncio.create_task(_keep_queue_gauges_fresh(queue), name="queue-gauges")
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        task = ctx.pop("queue_gauges", None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     return EmbeddedWorker(
         queue,
@@ -65,5 +157,6 @@ def build_worker(queue: Queue, resources: Resources, jobs: list[JobSpec]) -> Wor
         cron_jobs=cron_jobs,
         concurrency=resources.settings.worker_concurrency,
         startup=startup,
+        shutdown=shutdown,
         shutdown_grace_period_s=5,
     )

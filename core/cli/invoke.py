@@ -45,6 +45,7 @@ async def invoke_function(
     name: str, *, merchant: str | None, body: bytes, query: str, params: dict[str, str], method: str | None
 ) -> dict[str, Any]:
     from core.http.app import create_app
+    from core.http.context import litestar_of
     from core.http.inprocess import in_process_client
 
     spec = next((s for s in discover_functions() if s.name == name), None)
@@ -58,7 +59,7 @@ async def invoke_function(
         if merchant:
             from core.signing import sign_for_merchant
 
-            spec_keys = app.app.state.settings.secrets_master_keys
+            spec_keys = litestar_of(app).state.settings.secrets_master_keys
             headers.update(await sign_for_merchant(spec_keys, merchant, verb, path, body))
         started = time.perf_counter()
         response = await client.request(verb, path, content=body, headers=headers)

@@ -19,6 +19,8 @@ from core.http.context import RequestContext
 from core.http.error_handlers import EXCEPTION_HANDLERS
 from core.http.idempotency import idempotency_middleware
 from core.http.strict_body import strict_body_middleware
+from core.http.timeouts import BodyReadTimeout
+from core.observability.tracing import litestar_plugin, name_server_span
 from core.registry import discover_functions, discover_jobs, functions_for_role
 from core.resources import Resources, open_resources
 from core.worker import build_worker
@@ -83,6 +85,8 @@ def create_app(
         dependencies={"resources": Provide(_resources, sync_to_thread=False), **AUTH_DEPENDENCIES},
         middleware=[auth_middleware, strict_body_middleware, idempotency_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
+        plugins=[litestar_plugin()],  # one server span per request, named by its route template
+        before_send=[name_server_span],
         lifespan=[lifespan],
         openapi_config=openapi,
         request_max_body_size=settings.max_body_bytes,
@@ -90,7 +94,7 @@ def create_app(
         logging_config=None,
         debug=False,
     )
-    return RequestContext(app, role)
+    return RequestContext(BodyReadTimeout(app), role)
 
 
 def app_from_env() -> RequestContext:

@@ -76,3 +76,12 @@ class RequestContext:
             )
             structlog.contextvars.clear_contextvars()
             structlog.contextvars.bind_contextvars(role=self.role)
+
+
+def litestar_of(app: Any) -> Any:
+    """The Litestar app inside our ASGI wrappers (for its lifespan and state)."""
+    from litestar import Litestar
+
+    while not isinstance(app, Litestar):
+        app = app.app
+    return app

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 
-from core.http.context import RequestContext
+from core.http.context import RequestContext, litestar_of
 
 
 class RunningApp:
@@ -26,7 +26,7 @@ class RunningApp:
         self._task: asyncio.Task[None] | None = None
 
     async def _run(self) -> None:
-        async with self.app.app.lifespan():
+        async with litestar_of(self.app).lifespan():
             self._ready.set()
             await self._stop.wait()
 

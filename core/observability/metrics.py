@@ -21,7 +21,9 @@ def _meter() -> Meter:
     global _provider
     if _provider is None:
         _provider = MeterProvider(
-            metric_readers=[PrometheusMetricReader()],
+            # No otel_scope_* labels (one scope, "gateway") and no target_info: every series is in
+            # docs/metrics.md; Prometheus's job/instance labels say where a sample came from.
+            metric_readers=[PrometheusMetricReader(disable_target_info=True, scope_info_enabled=False)],
             resource=Resource.create({"service.name": "gateway"}),
         )
     return _provider.get_meter("gateway")

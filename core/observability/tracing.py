@@ -1,0 +1,181 @@
+"""OpenTelemetry traces: the tracer provider, library instrumentation, and trace context helpers.
+
+One TracerProvider per process (configure_tracing, from configure_process) with the resource
+attributes service.name, service.role and deployment.environment. Spans leave through the OTLP
+HTTP exporter only when OTEL_EXPORTER_OTLP_ENDPOINT is set; the exporter reads the standard
+OTEL_EXPORTER_OTLP_* variables itself (endpoint, headers, timeout, compression).
+
+Trace context travels with every enqueued job as a W3C `traceparent` (core.jobs_client), and the
+job's span is a child of the enqueuing span. A provider callback arrives without our context, so
+the first traceparent seen for a payin or payout (its creation) is remembered in Redis for
+ORIGIN_TTL_SECONDS and the job that processes the callback links its span to it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision, ParentBased, Sampler, SamplingResult
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from opentelemetry.util.types import Attributes
+
+log = structlog.get_logger("tracing")
+ORIGIN_TTL_SECONDS = 2 * 24 * 3600  # callbacks come within a payin's life; payouts within their polling
+_ORIGIN_KEY = "gw:trace-origin:{}"
+_propagator = TraceContextTextMapPropagator()
+_configured = False
+
+
+class _NoOrphanClientSpans(Sampler):
+    """Root sampler: a client call (database, Redis, HTTP) outside any request or job starts no
+    trace. The saq worker polls Redis all the time; one trace per poll would drown the real ones.
+    (PyMongo's spans get their attributes after the sampling decision, so the kind decides.)
+    """
+
+    def should_sample(
+        self,
+        parent_context: otel_context.Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: Any = None,
+    ) -> SamplingResult:
+        if kind == SpanKind.CLIENT:
+            return SamplingResult(Decision.DROP)
+        return ALWAYS_ON.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        return "NoOrphanClientSpans"
+
+
+def build_tracer_provider(role: str, service_name: str, environment: str) -> TracerProvider:
+    """A provider with the gateway's resource and sampler, exporting nothing yet."""
+    resource = Resource.create(
+        {
+            "service.name": os.environ.get("OTEL_SERVICE_NAME") or service_name,
+            "service.role": role,
+            "deployment.environment": environment,
+        }
+    )
+    return TracerProvider(resource=resource, sampler=ParentBased(root=_NoOrphanClientSpans()))
+
+
+def configure_tracing(role: str, settings: Any) -> TracerProvider | None:
+    """Install this process's tracer provider and instrument the libraries, once per process."""
+    global _configured
+    if _configured:
+        return None
+    _configured = True
+    provider = build_tracer_provider(role, settings.otel_service_name, settings.environment)
+    if settings.otel_exporter_otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        # No arguments: the exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT/HEADERS/... itself.
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    instrument_libraries()
+    return provider
+
+
+def instrument_libraries() -> None:
+    """PostgreSQL (asyncpg), MongoDB (pymongo command monitoring), Redis and httpx client spans.
+
+    PyMongo's listener is registered globally and applies to clients created afterwards, so this
+    runs before any Resources are opened.
+    """
+    from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+    from opentelemetry.instrumentation.redis import RedisInstrumentor
+
+    for instrumentor in (AsyncPGInstrumentor(), PymongoInstrumentor(), RedisInstrumentor(), HTTPXClientInstrumentor()):
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            try:
+                instrumentor.instrument()
+            except Exception as exc:  # a broken instrumentation must never stop a role
+                log.warning("instrumentation failed", instrumentor=type(instrumentor).__name__, error=str(exc))
+
+
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the current span, or None outside any span."""
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def context_from_traceparent(traceparent: str | None) -> otel_context.Context | None:
+    if not traceparent:
+        return None
+    extracted = _propagator.extract({"traceparent": traceparent})
+    return extracted if trace.get_current_span(extracted).get_span_context().is_valid else None
+
+
+def link_to(traceparent: str | None) -> Link | None:
+    parent = context_from_traceparent(traceparent)
+    return Link(trace.get_current_span(parent).get_span_context()) if parent is not None else None
+
+
+async def remember_origin(redis: Any, object_id: str, traceparent: str) -> None:
+    """Keep the first traceparent seen for a payin/payout (its creation); later calls are no-ops."""
+    await redis.set(_ORIGIN_KEY.format(object_id), traceparent, nx=True, ex=ORIGIN_TTL_SECONDS)
+
+
+async def origin_of(redis: Any, object_id: str) -> str | None:
+    value = await redis.get(_ORIGIN_KEY.format(object_id))
+    return value.decode() if isinstance(value, bytes) else value
+
+
+async def name_server_span(message: dict[str, Any], scope: dict[str, Any]) -> None:
+    """Litestar before_send hook: once routed, the server span is named by its route template."""
+    if message.get("type") != "http.response.start":
+        return
+    template = scope.get("path_template")
+    span = trace.get_current_span()
+    if template and span.is_recording():
+        span.update_name(f"{scope.get('method', '')} {template}")
+        span.set_attribute("http.route", template)
+        handler = scope.get("route_handler")
+        function = getattr(handler, "opt", {}).get("function") if handler is not None else None
+        if function:
+            span.set_attribute("gateway.function", function)
+
+
+def _bind_trace_ids(span: trace.Span, scope: dict[str, Any]) -> None:
+    # Bound for the request's lifetime so its last log line (after the span ends) carries them.
+    context = span.get_span_context()
+    if context.is_valid:
+        structlog.contextvars.bind_contextvars(
+            trace_id=format(context.trace_id, "032x"), span_id=format(context.span_id, "016x")
+        )
+
+
+def _unrouted_span_details(scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    # The span starts before routing: never the raw path (it holds ids); renamed once routed.
+    return f"{scope.get('method', '')} unmatched".strip(), {}
+
+
+def litestar_plugin() -> Any:
+    """Litestar's OpenTelemetry plugin: one server span per request, no per-message spans."""
+    from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+    from opentelemetry.metrics import NoOpMeterProvider
+
+    config = OpenTelemetryConfig(
+        scope_span_details_extractor=_unrouted_span_details,  # type: ignore[arg-type]
+        server_request_hook_handler=_bind_trace_ids,
+        exclude_spans=["receive", "send"],
+        scopes={"http"},  # type: ignore[arg-type]
+        # HTTP metrics are ours (core/http/context.py); the instrumentation's would duplicate them.
+        meter_provider=NoOpMeterProvider(),
+    )
+    return OpenTelemetryPlugin(config)
