@@ -5,7 +5,8 @@
 - document pending, submission unanswered or never made (crash after 2 or 3): resubmitted with
   the same id, which the provider deduplicates;
 - state changed without its effects (crash inside a transition): the effects are applied;
-- processing, not yet flagged, and its due poll more than 2 minutes late: the poll is enqueued again.
+- processing, not yet flagged, and its due poll (or the first one) more than 2 minutes late: the poll
+  is enqueued again.
 """
 
 from __future__ import annotations
@@ -77,14 +78,22 @@ async def sweep_payouts(
         await apply_payout_effects(res, doc)
         repaired += 1
     repolled = 0
-    lost = {"status": "processing", "next_poll.at": {"$lte": now - poll_grace}}
-    async for doc in db.payouts.find(lost).limit(BATCH):
-        if doc.get("needs_review"):  # filtered here: nx-27017's find() mishandles $ne beside other fields
+    cutoff = now - poll_grace
+    # Processing since before the cutoff and its due poll (if any) late: the poll job was lost
+    # (a killed worker, a Redis restart, or a crash before the first poll was scheduled).
+    waiting = {"status": "processing", "needs_review": False, "updated_at": {"$lte": cutoff}}
+    async for doc in db.payouts.find(waiting).limit(BATCH):
+        due = doc.get("next_poll")
+        if due and due["at"] > cutoff:
             continue
-        due = doc["next_poll"]["attempt"]
+        attempt = due["attempt"] if due else 1
         minute = int(now.timestamp() // 60)
         await enqueue(
-            res.queue, "poll_payout", key=f"poll:{doc['_id']}:{due}:r{minute}", payout_id=doc["_id"], attempt=due
+            res.queue,
+            "poll_payout",
+            key=f"poll:{doc['_id']}:{attempt}:r{minute}",
+            payout_id=doc["_id"],
+            attempt=attempt,
         )
         repolled += 1
     review = await db.payouts.count_documents({"needs_review": True, "status": "processing"})

@@ -206,9 +206,9 @@ async def move(
     if doc is None:
         return None
     PAYOUTS.add(1, {"status": to, "mode": doc["mode"], "provider": doc["provider"]})
-    await apply_payout_effects(res, doc)
-    if to == "processing":
+    if to == "processing":  # first, so a failure while applying the effects cannot stop polling
         await schedule_poll(res, doc, attempt=1)
+    await apply_payout_effects(res, doc)
     return doc
 
 

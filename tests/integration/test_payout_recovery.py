@@ -136,7 +136,9 @@ async def test_a_lost_poll_is_enqueued_again(routed_merchant, resources, stack) 
     await get_adapter("sandbox", resources.settings).create_payout(
         ple, PayoutRequest(payout_id, 10_055, "INR", "imps", BENEFICIARY)
     )
-    doc.update(status="processing", next_poll={"attempt": 2, "at": utcnow() - timedelta(minutes=10)})
+    doc.update(
+        status="processing", needs_review=False, next_poll={"attempt": 2, "at": utcnow() - timedelta(minutes=10)}
+    )
     doc["history"].append({"status": "processing", "at": utcnow(), "source": "api"})
     doc["effects_applied"] = ["processing"]
     await resources.mongo.db.payouts.insert_one(doc)  # its poll job was lost with a Redis restart
@@ -144,3 +146,18 @@ async def test_a_lost_poll_is_enqueued_again(routed_merchant, resources, stack) 
     assert result["polls_requeued"] >= 1
     await _until_status(resources, payout_id, "succeeded")
     assert await balances(merchant_id) == (100_000 - 10_555, 0)
+
+
+async def test_a_processing_payout_whose_first_poll_was_never_scheduled_is_polled(routed_merchant, resources, stack):
+    merchant_id = await funded_merchant(routed_merchant)
+    payout_id = new_id("po")
+    await ledger.hold_payout_funds(payout_id, merchant_id, "INR", 10_055, 500)
+    ple = await ple_config_by_id(resources, stack.ple_id)
+    request = PayoutRequest(payout_id, 10_055, "INR", "imps", BENEFICIARY)
+    await get_adapter("sandbox", resources.settings).create_payout(ple, request)
+    doc = payout_doc(payout_id, merchant_id, stack.ple_id, 10_055)
+    doc.update(status="processing", needs_review=False, effects_applied=["processing"])
+    doc["history"].append({"status": "processing", "at": utcnow(), "source": "api"})
+    await resources.mongo.db.payouts.insert_one(doc)  # Redis was down when the poll should have been enqueued
+    assert (await sweep_payouts(resources, poll_grace=NOW))["polls_requeued"] >= 1
+    await _until_status(resources, payout_id, "succeeded")
