@@ -23,6 +23,7 @@ from core.jobs_client import enqueue
 from core.merchants.store import fetch_merchant
 from core.observability.metrics import PAYINS
 from core.payments import validation as v
+from core.payments.shape import transaction_fields
 from core.payments.transitions import Effect, apply_effects, transition
 from core.providers.base import PayinRequest, ProviderRejected, ProviderUnavailable
 from core.providers.registry import get_adapter
@@ -51,28 +52,15 @@ class PayinInput:
 
 def public_payin(doc: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": doc["_id"],
-        "object": "payin",
-        "amount": doc["amount"],
-        "currency": doc["currency"],
-        "reference": doc["reference"],
+        **transaction_fields(doc, "payin"),
         "method": doc["method"],
-        "status": doc["status"],
         "late": doc.get("late", False),
         "customer": doc["customer"],
-        "fee": doc["fee"],
         "net_amount": doc["amount"] - doc["fee"],
-        "provider": doc["provider"],
-        "provider_reference": doc.get("provider_reference"),
         "payment_url": doc.get("payment_url"),
         "instructions": doc.get("instructions"),
         "expires_at": iso(doc["expires_at"]),
-        "failure_code": doc.get("failure_code"),
         "return_url": doc.get("return_url"),
-        "metadata": doc.get("metadata", {}),
-        "status_history": [{"status": h["status"], "at": iso(h["at"])} for h in doc.get("history", [])],
-        "created_at": iso(doc["created_at"]),
-        "updated_at": iso(doc["updated_at"]),
     }
 
 

@@ -26,13 +26,14 @@ from core.merchants.store import fetch_merchant
 from core.observability.metrics import PAYOUTS
 from core.payments import beneficiary as ben
 from core.payments import validation as v
+from core.payments.shape import transaction_fields
 from core.payments.transitions import Effect, apply_effects, transition
 from core.providers.base import PayoutRequest, ProviderRejected, ProviderUnavailable
 from core.providers.registry import get_adapter
 from core.resources import Resources
 from core.routing import ple_config_by_id, resolve_route
 from core.storage.mongo import update_doc
-from core.timeutil import iso, utcnow
+from core.timeutil import utcnow
 
 log = structlog.get_logger("payouts")
 FINAL = ("succeeded", "failed", "reversed")
@@ -58,25 +59,12 @@ class PayoutInput:
 
 def public_payout(doc: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": doc["_id"],
-        "object": "payout",
-        "amount": doc["amount"],
-        "currency": doc["currency"],
-        "reference": doc["reference"],
+        **transaction_fields(doc, "payout"),
         "mode": doc["mode"],
-        "status": doc["status"],
         "beneficiary": ben.masked(doc["beneficiary"]),
         "narration": doc.get("narration"),
-        "fee": doc["fee"],
         "total_debited": doc["amount"] + doc["fee"],
-        "provider": doc["provider"],
-        "provider_reference": doc.get("provider_reference"),
-        "failure_code": doc.get("failure_code"),
         "needs_review": doc.get("needs_review", False),
-        "metadata": doc.get("metadata", {}),
-        "status_history": [{"status": h["status"], "at": iso(h["at"])} for h in doc.get("history", [])],
-        "created_at": iso(doc["created_at"]),
-        "updated_at": iso(doc["updated_at"]),
     }
 
 
