@@ -3,12 +3,14 @@ raw HTTP over sockets to a real role process, and merchants made for a whole mod
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+import httpx
 import orjson
 
 from core.routing import route_everything_to
@@ -158,3 +160,17 @@ def _dechunk(body: bytes) -> bytes:
             break
         out, body = out + body[:size], body[size + 2 :]
     return out
+
+
+SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def assert_error(response: RawResponse | httpx.Response, status: int, code: str, param: str | None = None) -> None:
+    status_code = response.status if isinstance(response, RawResponse) else response.status_code
+    body = response.body if isinstance(response, RawResponse) else response.content
+    assert status_code == status, (status_code, body[:500])
+    error = orjson.loads(body)["error"]
+    assert ERROR_KEYS <= set(error), error
+    assert error["code"] == code, error
+    if param is not None:
+        assert error.get("param") == param, error
