@@ -21,7 +21,7 @@ import httpx
 from core import local_services as ls
 
 LOGS = Path(".local/bench")
-SANDBOX_SECRET = "bench-sandbox-secret"  # noqa: S105 (a throwaway sandbox, not a credential)
+SANDBOX_SECRET = secrets.token_urlsafe(32)  # generated per run: a PLE secret never has a default
 
 
 @dataclass

@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import os
 import random
+import secrets
 import subprocess
 import sys
 import time
@@ -24,7 +25,7 @@ from chaos.proxy import RoundRobinProxy
 from core.local_services import free_port, start_mongo
 from core.signing import sign_request
 
-SECRET = "chaos-sandbox-secret"  # noqa: S105 - a throwaway sandbox secret
+SECRET = secrets.token_urlsafe(32)  # generated per run: a PLE secret never has a default
 OUTCOMES = [0] * 14 + [51, 52, 53, 54, 55, 56]  # mostly paid, every special row present
 RESULTS = Path("chaos/results")
 

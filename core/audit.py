@@ -1,17 +1,21 @@
-"""The audit log (ARCHITECTURE §8): an append-only, hash-chained MongoDB collection.
+"""The audit log (ARCHITECTURE §8): an append-only, keyed hash chain in MongoDB.
 
-Every entry is `{seq, at, actor, action, target, request_id, trace_id, ip, details, prev_hash,
-hash}`. `seq` counts from 1 with no gaps; `prev_hash` is the `hash` of entry `seq - 1` (64 zeros
-for the first); `hash` is SHA-256 over the canonical JSON of every other field (see
-`entry_hash`). Appends from many processes stay linear because the unique index on `seq` lets
-exactly one writer claim each number: a loser re-reads the tip and tries again.
-See docs/audit.md.
+Every entry is `{seq, at, actor, action, target, request_id, trace_id, ip, details, key_id,
+prev_hash, hash}`. `seq` counts from 1 with no gaps; `prev_hash` is the `hash` of entry
+`seq - 1` (64 zeros for the first); `hash` is HMAC-SHA256, under the audit key `key_id` names,
+of the canonical JSON of every other field (`keyed_hash`). The key lives in PostgreSQL,
+encrypted under the master keys (core/security/audit_keys.py): someone who can write to
+MongoDB cannot recompute a valid chain. Appends from many processes stay linear because the
+unique index on `seq` lets exactly one writer claim each number: a loser re-reads the tip and
+tries again. The head is anchored in PostgreSQL (core/security/audit_anchor.py) and
+`verify_chain` compares the chain with the anchor, so truncation shows. See docs/audit.md.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import random
 import re
 import weakref
@@ -31,8 +35,9 @@ from core.storage.mongo import Mongo
 COLLECTION = "audit_log"
 GENESIS_HASH = "0" * 64
 MAX_ATTEMPTS = 60
-# The fields `hash` covers, in the order documented (serialisation sorts them anyway).
-HASHED_FIELDS = (
+# The fields `hash` covers, in the order documented (serialisation sorts them anyway). Entries
+# written before the chain was keyed have no `key_id` and were hashed without it.
+LEGACY_FIELDS = (
     "seq",
     "at",
     "actor",
@@ -44,6 +49,7 @@ HASHED_FIELDS = (
     "details",
     "prev_hash",
 )
+HASHED_FIELDS = (*LEGACY_FIELDS, "key_id")
 SECRET_KEY = re.compile(r"secret|password|token|signature|authorization|account[_-]?number", re.I)
 
 log = structlog.get_logger("audit")
@@ -95,8 +101,10 @@ def clean_details(details: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def canonical(entry: dict[str, Any]) -> bytes:
-    """The bytes `hash` is computed over: sorted-key orjson of HASHED_FIELDS, `at` as text."""
-    payload = {name: entry.get(name) for name in HASHED_FIELDS}
+    """The bytes `hash` is computed over: sorted-key orjson of the hashed fields, `at` as text
+    (`key_id` only when the entry has one: a legacy entry was hashed without it)."""
+    names = HASHED_FIELDS if entry.get("key_id") is not None else LEGACY_FIELDS
+    payload = {name: entry.get(name) for name in names}
     at = payload["at"]
     if isinstance(at, datetime):
         payload["at"] = format_at(at)
@@ -104,7 +112,14 @@ def canonical(entry: dict[str, Any]) -> bytes:
 
 
 def entry_hash(entry: dict[str, Any]) -> str:
+    """Unkeyed SHA-256 of the canonical form: what entries written before the chain was keyed
+    hold, and all that anyone without the audit key can compute (which no longer verifies)."""
     return hashlib.sha256(canonical(entry)).hexdigest()
+
+
+def keyed_hash(entry: dict[str, Any], key: bytes) -> str:
+    """HMAC-SHA256 of the canonical form under the audit key: the `hash` of a keyed entry."""
+    return hmac.new(key, canonical(entry), hashlib.sha256).hexdigest()
 
 
 def public(entry: dict[str, Any]) -> dict[str, Any]:
@@ -150,15 +165,19 @@ async def record(
 
 
 async def _append(coll: Any, base: dict[str, Any], action: str) -> dict[str, Any]:
+    from core.security import audit_keys  # PostgreSQL and the keyring: loaded when first needed
+
+    key = await audit_keys.active_key()
     for attempt in range(1, MAX_ATTEMPTS + 1):
         tip = await coll.find_one({}, sort=[("seq", DESCENDING)], projection={"seq": 1, "hash": 1})
         entry = {
             "seq": (tip["seq"] + 1) if tip else 1,
             "at": _now(),
             **base,
+            "key_id": key.id,
             "prev_hash": tip["hash"] if tip else GENESIS_HASH,
         }
-        entry["hash"] = entry_hash(entry)
+        entry["hash"] = keyed_hash(entry, key.key)
         try:
             await coll.insert_one({"_id": new_id("aud"), **entry})
         except DuplicateKeyError:
@@ -186,18 +205,38 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+async def expected_hash(doc: dict[str, Any]) -> str | None:
+    """What `doc`'s hash must be: keyed under its `key_id`, or the legacy SHA-256 without one;
+    None when it names a key that does not exist."""
+    from core.security import audit_keys
+
+    key_id = doc.get("key_id")
+    if key_id is None:
+        return entry_hash(doc)
+    key = await audit_keys.key_by_id(str(key_id))
+    return None if key is None else keyed_hash(doc, key)
+
+
 async def verify_chain(mongo: Mongo | AsyncDatabase[dict[str, Any]]) -> dict[str, Any]:
-    """Walk the chain by `seq` and report the first entry where it breaks.
+    """Walk the chain by `seq`, then compare its head with the newest anchor; report the first break.
 
     `first_bad` is the seq where the chain stops being trustworthy: a missing seq (deleted
-    entry), an entry whose `prev_hash` is not its predecessor's hash (deleted, reordered or
-    re-hashed after an edit), or whose own hash does not match its content (edited).
+    entry), an entry whose `prev_hash` is not its predecessor's hash (deleted or reordered), an
+    entry whose hash is not the HMAC of its content (edited, or rewritten by someone without
+    the key), an unkeyed entry after a keyed one, or an anchored entry that is gone or differs
+    (the newest entries deleted, or the chain replaced).
     """
+    from core.security import audit_keys
+
+    db = mongo.db if isinstance(mongo, Mongo) else mongo
     entries = 0
     first_bad: int | None = None
     problem: str | None = None
     expected_seq = 1
     prev_hash = GENESIS_HASH
+    keyed_seen = False
+    anchor = await audit_keys.latest_anchor(db.name)
+    anchored_hash: str | None = None
     cursor = _collection(mongo).find({}, projection={"_id": 0}, sort=[("seq", ASCENDING)])
     async for doc in cursor:
         entries += 1
@@ -218,11 +257,29 @@ async def verify_chain(mongo: Mongo | AsyncDatabase[dict[str, Any]]) -> dict[str
                 if seq > 1
                 else "seq 1: prev_hash is not the genesis hash"
             ) + " (entry deleted, reordered or rewritten)"
-        elif entry_hash(doc) != doc.get("hash"):
-            first_bad, problem = seq, f"seq {seq}: hash does not match its content (entry edited)"
+        elif keyed_seen and doc.get("key_id") is None:
+            first_bad, problem = seq, f"seq {seq}: unkeyed entry after keyed ones (rewritten without the key)"
+        elif (wanted := await expected_hash(doc)) is None:
+            first_bad, problem = seq, f"seq {seq}: sealed with unknown audit key {doc.get('key_id')!r}"
+        elif not hmac.compare_digest(wanted, str(doc.get("hash"))):
+            first_bad, problem = (
+                seq,
+                f"seq {seq}: hash does not match its content (edited, or rewritten without the key)",
+            )
         else:
             expected_seq = seq + 1
             prev_hash = doc["hash"]
+            keyed_seen = keyed_seen or doc.get("key_id") is not None
+            if anchor is not None and seq == anchor[0]:
+                anchored_hash = doc["hash"]
+    if first_bad is None and anchor is not None:
+        anchored_seq, anchored = anchor
+        if expected_seq <= anchored_seq:
+            first_bad = expected_seq
+            gone = f"{expected_seq}" if expected_seq == anchored_seq else f"{expected_seq}-{anchored_seq}"
+            problem = f"seq {gone} missing: the chain ends before its anchor (newest entries deleted)"
+        elif anchored_hash != anchored:
+            first_bad, problem = anchored_seq, f"seq {anchored_seq}: differs from its anchor (chain replaced)"
     return {"ok": first_bad is None, "entries": entries, "first_bad": first_bad, "problem": problem}
 
 

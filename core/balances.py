@@ -9,8 +9,9 @@ from core import audit, ledger
 from core.errors import ApiError, not_found
 from core.ledger.amounts import MAX_AMOUNT
 from core.merchants.store import fetch_merchant
-from core.payments.validation import check_currency, check_reference, check_text
+from core.payments.validation import check_currency
 from core.resources import Resources
+from core.security.text import check_reference, check_text
 from core.timeutil import iso
 
 ENTRY_KINDS = (
@@ -64,7 +65,7 @@ async def adjust(
     if type(amount) is not int or amount == 0 or abs(amount) > MAX_AMOUNT:
         raise ApiError("validation_error", f"amount must be a non-zero integer within ±{MAX_AMOUNT}", param="amount")
     check_currency(currency)
-    check_reference(reference)
+    check_reference(reference)  # strict (core/security/text.py): `R` and `R\n` are not two references
     check_text(reason, "reason", 500)
     if await fetch_merchant(merchant_id) is None:
         raise not_found("merchant")
@@ -72,6 +73,13 @@ async def adjust(
         entry = await ledger.adjust_merchant_balance(merchant_id, currency, amount, reference, reason)
     except ledger.InsufficientFunds:
         raise ApiError("insufficient_funds", "the debit exceeds the available balance", param="amount") from None
+    except ledger.AdjustmentConflict as exc:
+        raise ApiError(
+            "duplicate_reference",
+            "an adjustment with this reference and another amount, currency or reason exists",
+            param="reference",
+            extra={"existing_id": exc.existing.id},
+        ) from None
     assert entry is not None
     if entry.created:
         await audit.record(

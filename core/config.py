@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 
+from core.security.dev_secrets import is_well_known
+
 ROLES = ("api", "payment", "worker", "frontend")
 SERVE_ROLES = (*ROLES, "all")
 DEFAULT_WEBHOOK_RETRY_SCHEDULE = (60, 300, 900, 3600, 10800, 21600, 43200, 86400)
@@ -58,7 +60,7 @@ class Settings:
         "seconds between webhook attempts, comma-separated", default=DEFAULT_WEBHOOK_RETRY_SCHEDULE
     )
     allow_private_webhook_targets: bool = _doc("allow http and private webhook targets (dev, tests)", default=False)
-    sandbox_secret: str = _doc("shared secret of the sandbox provider", default="sandbox-dev-secret")
+    sandbox_secret: str = _doc("shared secret of the sandbox provider (the PLE's; no default)", default="")
     sandbox_delay_seconds: float = _doc("sandbox: seconds before a payin/payout settles", default=2.0)
     sandbox_url: str = _doc("base URL of the sandbox provider for the dev PLE", default="http://127.0.0.1:8400")
     provider_connect_timeout_seconds: float = _doc("provider HTTP connect timeout", default=2.0)
@@ -127,6 +129,8 @@ def _validate(s: Settings) -> None:
         raise ConfigError("SECRETS_MASTER_KEYS", "is empty")
     if s.environment == "production" and s.secrets_master_keys == DEV_MASTER_KEY:
         raise ConfigError("SECRETS_MASTER_KEYS", "is the development key; production needs its own")
+    if s.environment == "production" and is_well_known(s.sandbox_secret):
+        raise ConfigError("SANDBOX_SECRET", "is a well-known development value; production needs its own")
     for var, value in (
         ("SIGNATURE_TOLERANCE_SECONDS", s.signature_tolerance_seconds),
         ("PAYIN_AUTO_EXPIRE_MINUTES", s.payin_auto_expire_minutes),

@@ -12,6 +12,7 @@ ERROR_STATUS: dict[str, int] = {
     "unauthorized": 401,
     "ip_not_allowed": 403,
     "merchant_suspended": 403,
+    "insufficient_scope": 403,  # an admin token without the scope the function declares (docs/decisions.md)
     "not_found": 404,
     "method_not_allowed": 405,
     "request_timeout": 408,

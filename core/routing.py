@@ -18,6 +18,8 @@ from core.providers.base import PleConfig
 from core.providers.registry import ADAPTERS
 from core.resources import Resources
 from core.security.crypto import keyring_for
+from core.security.dev_secrets import check_provider_secret, new_provider_secret
+from core.security.text import check_text, check_url_text
 from core.storage.postgres import engine, sql
 from core.timeutil import iso
 
@@ -63,17 +65,19 @@ async def create_ple(
     name: str,
     currency: str,
     base_url: str,
-    secret: str,
+    secret: str | None,
     fee_schedule: dict[str, Any] | None,
     actor: str,
 ) -> dict[str, Any]:
+    """Create a PLE. Without a secret one is generated and returned once as `secret` (§5, §11);
+    a given secret must not be a well-known development value."""
     schedule = _check(provider, currency, fee_schedule or {})
-    if not 1 <= len(name.strip()) <= 200:
-        raise ApiError("validation_error", "name must be 1-200 characters", param="name")
-    if not base_url.startswith(("https://", "http://")) or len(base_url) > 2048:
+    check_text(name, "name", 200)
+    check_url_text(base_url, "base_url")
+    if not base_url.startswith(("https://", "http://")):
         raise ApiError("validation_error", "base_url must be an http(s) URL", param="base_url")
-    if not secret:
-        raise ApiError("validation_error", "secret must not be empty", param="secret")
+    generated = secret is None
+    secret = new_provider_secret() if secret is None else check_provider_secret(secret)
     ple_id = new_id("ple")
     enc = keyring_for(res.settings.secrets_master_keys).encrypt(secret, f"ples:{ple_id}")
     await sql(
@@ -94,7 +98,8 @@ async def create_ple(
         target=ple_id,
         details={"provider": provider, "name": name, "currency": currency, "base_url": base_url},
     )
-    return await get_ple(ple_id)
+    created = await get_ple(ple_id)
+    return {**created, "secret": secret} if generated else created
 
 
 async def _fetch(ple_id: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""`gateway audit ...`: operate the hash-chained audit log (ARCHITECTURE §8, §11)."""
+"""`gateway audit ...`: operate the keyed, anchored audit log (ARCHITECTURE §8, §11)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,29 @@ from typing import Any
 
 import click
 
-from core.cli.output import cli_settings, emit
+from core.cli.output import cli_settings, emit, run_with_resources
+from core.config import Settings
+
+
+def _with_stores(settings: Settings, work: Any) -> Any:
+    """PostgreSQL (keys, anchors) and MongoDB (the log): all `audit verify` reads."""
+    import asyncio
+
+    from core.security import audit_keys
+    from core.storage import postgres
+    from core.storage.mongo import Mongo
+
+    async def main() -> Any:
+        audit_keys.use_master_keys(settings.secrets_master_keys)
+        await postgres.open_pool(max_size=2)
+        mongo = Mongo(settings.mongo_url, settings.mongo_database)
+        try:
+            return await work(mongo)
+        finally:
+            await mongo.close()
+            await postgres.close_pool()
+
+    return asyncio.run(main())
 
 
 @click.group()
@@ -18,22 +40,12 @@ def audit() -> None:
 @audit.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def verify(as_json: bool) -> None:
-    """Walk the hash chain; exit 1 naming the first bad entry when it is broken."""
-    import asyncio
-
+    """Walk the keyed chain and compare its head with the PostgreSQL anchor; exit 1 naming the
+    first bad entry when it is broken."""
     from core.audit import verify_chain
-    from core.storage.mongo import Mongo
 
     settings = cli_settings()
-
-    async def run() -> dict[str, Any]:
-        mongo = Mongo(settings.mongo_url, settings.mongo_database)
-        try:
-            return await verify_chain(mongo)
-        finally:
-            await mongo.close()
-
-    report = asyncio.run(run())
+    report = _with_stores(settings, verify_chain)
     result: dict[str, Any] = {
         "ok": report["ok"],
         "entries": report["entries"],
@@ -44,3 +56,22 @@ def verify(as_json: bool) -> None:
     emit(result, as_json)
     if not report["ok"]:
         sys.exit(1)
+
+
+@audit.command("rotate-key")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def rotate_key(as_json: bool) -> None:
+    """Retire the audit chain's HMAC key and start sealing with a new one (old entries keep
+    verifying under the retired key, which stays encrypted in PostgreSQL)."""
+    from core import audit as audit_log
+    from core.security import audit_keys
+
+    settings = cli_settings()
+
+    async def work(res: Any) -> dict[str, Any]:
+        audit_keys.use_master_keys(settings.secrets_master_keys)
+        key_id = await audit_keys.rotate_key()
+        await audit_log.record(res.mongo, actor="cli", action="audit_key.rotated", target=key_id)
+        return {"key_id": key_id}
+
+    emit(run_with_resources(settings, work), as_json)

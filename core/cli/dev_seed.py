@@ -7,6 +7,7 @@ development only) so every `just dev` prints the same key.
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,23 +24,36 @@ DEV_PLE_NAME = "Sandbox (dev)"
 DEMO_FEES = {"payin": {"upi": {"percent_bps": 200, "fixed": 0}}, "payout": {"imps": {"percent_bps": 0, "fixed": 500}}}
 
 
-async def dev_ple_id(res: Any, settings: Settings) -> str:
-    from core.routing import active_ples, create_ple
+async def dev_ple(res: Any, settings: Settings) -> tuple[str, str]:
+    """The dev sandbox PLE's id and secret. A new one gets a generated secret; one left by an
+    older `just dev` with the public default gets a generated one now. The sandbox is then
+    started with exactly this secret."""
+    from core.routing import active_ples, create_ple, ple_config_by_id, update_ple
+    from core.security.dev_secrets import is_well_known, new_provider_secret
 
     for row in await active_ples("sandbox"):
         if row["name"] == DEV_PLE_NAME and row["base_url"] == settings.sandbox_url:
-            return str(row["id"])
+            ple_id = str(row["id"])
+            secret = (await ple_config_by_id(res, ple_id)).secret
+            if is_well_known(secret):
+                secret = new_provider_secret()
+                await update_ple(res, ple_id, {"secret": secret}, actor="dev")
+            return ple_id, secret
     created = await create_ple(
         res,
         provider="sandbox",
         name=DEV_PLE_NAME,
         currency="INR",
         base_url=settings.sandbox_url,
-        secret=settings.sandbox_secret,
+        secret=None,
         fee_schedule={},
         actor="dev",
     )
-    return str(created["id"])
+    return str(created["id"]), str(created["secret"])
+
+
+async def dev_ple_id(res: Any, settings: Settings) -> str:
+    return (await dev_ple(res, settings))[0]
 
 
 async def seed(settings: Settings) -> dict[str, Any]:
@@ -51,7 +65,7 @@ async def seed(settings: Settings) -> dict[str, Any]:
     from core.security.admin_tokens import create_admin_token
 
     async with open_resources(settings, pool_size=2) as res:
-        ple_id = await dev_ple_id(res, settings)
+        ple_id, ple_secret = await dev_ple(res, settings)
         state = orjson.loads(STATE.read_bytes()) if STATE.exists() else {}
         if not state or await fetch_merchant(state["merchant_id"]) is None:
             created = await create_merchant(res, name="Demo merchant", actor=Actor("dev"), fee_plans=DEMO_FEES)
@@ -60,7 +74,7 @@ async def seed(settings: Settings) -> dict[str, Any]:
                 "key_id": created["key_id"],
                 "secret": created["secret"],
                 "webhook_secret": created["webhook_secret"],
-                "admin_token": (await create_admin_token("dev"))["token"],
+                "admin_token": (await create_admin_token("dev")).token,
             }
             STATE.parent.mkdir(exist_ok=True)
             STATE.write_bytes(orjson.dumps(state, option=orjson.OPT_INDENT_2))
@@ -75,12 +89,14 @@ async def seed(settings: Settings) -> dict[str, Any]:
             reason="demo funds",
             actor="dev",
         )
-        return {**state, "ple_id": ple_id}
+        return {**state, "ple_id": ple_id, "ple_secret": ple_secret}
 
 
 def seed_and_start_extras(port: int) -> list[subprocess.Popen[bytes]]:
     settings = load_settings()
+    state = asyncio.run(seed(settings))
     sandbox_port = urlsplit(settings.sandbox_url).port or 8400
+    # The PLE's own secret, through the environment (not argv, which `ps` shows everyone).
     sandbox = subprocess.Popen(
         [
             sys.executable,
@@ -91,18 +107,16 @@ def seed_and_start_extras(port: int) -> list[subprocess.Popen[bytes]]:
             str(sandbox_port),
             "--callback-url",
             f"http://127.0.0.1:{port}/v1/callbacks/sandbox",
-            "--secret",
-            settings.sandbox_secret,
             "--delay-seconds",
             str(settings.sandbox_delay_seconds),
-        ]
+        ],
+        env={**os.environ, "SANDBOX_SECRET": state["ple_secret"]},
     )
-    state = asyncio.run(seed(settings))
     click.echo(
         "\n".join(
             [
                 "",
-                f"sandbox PSP on {settings.sandbox_url} (PLE {state['ple_id']})",
+                f"sandbox PSP on {settings.sandbox_url} (PLE {state['ple_id']}, its secret generated, never a default)",
                 f"demo merchant  {state['merchant_id']}  (funded with ₹10,000.00)",
                 f"  X-Api-Key    {state['key_id']}",
                 f"  secret       {state['secret']}",

@@ -1,4 +1,11 @@
-"""`gateway ple create`: a provider legal entity."""
+"""`gateway ple create`: a provider legal entity.
+
+Without `--secret` a random secret is generated and printed once (`"secret"` with `--json`):
+a PLE never gets a default secret. `--secret` deliberately has no environment fallback:
+SANDBOX_SECRET is set in every .env.backend, and reading it here would give every PLE made
+without `--secret` (real PSPs' too) the one sandbox secret, and the command would never
+generate one. To reuse it, say so: `--secret "$SANDBOX_SECRET"`.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +26,7 @@ def ple() -> None:
 @click.option("--name", required=True)
 @click.option("--currency", required=True)
 @click.option("--base-url", required=True)
-@click.option("--secret", envvar="SANDBOX_SECRET", help="the provider's shared secret (env SANDBOX_SECRET)")
+@click.option("--secret", help="the provider's shared secret [generated and printed once]")
 @click.option("--fee-bps", type=int, default=0, help="provider fee in basis points, every direction and method")
 @click.option("--fee-fixed", type=int, default=0, help="provider fixed fee in minor units")
 @click.option("--json", "as_json", is_flag=True)
@@ -48,11 +55,14 @@ def create(
             name=name,
             currency=currency,
             base_url=base_url,
-            secret=secret or settings.sandbox_secret,
+            secret=secret,
             fee_schedule=schedule,
             actor="cli",
         )
-        return {"ple_id": created["id"]}
+        answer = {"ple_id": created["id"]}
+        if "secret" in created:  # generated: this is the only time anyone sees it
+            answer["secret"] = created["secret"]
+        return answer
 
     try:
         emit(run_with_resources(settings, work), as_json)

@@ -23,13 +23,20 @@ def serve(role: str, port: int, host: str) -> None:
     from core.cli.output import cli_settings
 
     os.environ["ROLE"], os.environ["PORT"] = role, str(port)
-    cli_settings(role)  # a config error stops here, naming the variable
+    settings = cli_settings(role)  # a config error stops here, naming the variable
     try:  # and so does a broken function or job module, naming the module
         discover_functions()
         discover_jobs()
     except DiscoveryError as exc:
         click.echo(f"start-up stopped: {exc}", err=True)
         sys.exit(2)
+    if settings.environment == "production":  # and a PLE with a public secret (issue 17)
+        from core.security.dev_secrets import production_start_problem
+
+        problem = production_start_problem(settings.secrets_master_keys)
+        if problem:
+            click.echo(f"start-up stopped: {problem}", err=True)
+            sys.exit(2)
     Granian(
         "core.http.app:app_from_env",
         factory=True,

@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 from core.ids import new_id
+from core.security.text import has_control_characters
 from core.storage.postgres import sql
 
 ROLES = ("merchant", "admin")
@@ -43,8 +44,8 @@ _DUMMY_HASH = hash_password("not-a-real-password")
 
 async def create_user(email: str, password: str, role: str, merchant_id: str | None = None) -> dict[str, Any]:
     """ValueError on bad input (role, merchant for a merchant user, short password, taken email)."""
-    email = email.strip().lower()
-    if "@" not in email or len(email) > 254:
+    email = email.strip(" ").lower()
+    if "@" not in email or len(email) > 254 or has_control_characters(email) or any(c.isspace() for c in email):
         raise ValueError("email must be an address")
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")

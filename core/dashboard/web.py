@@ -6,6 +6,7 @@ which overrides the app's JSON error shape for that route only.
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -91,18 +92,25 @@ class Page:
 
     def render(self, template: str, status: int = 200, **context: Any) -> Response[Any]:
         settings = self.resources.settings
+        nonce = secrets.token_urlsafe(16)
         html = _env.get_template(template).render(
             brand=branding_for(settings.client),
             session=self.session,
             path=self.request.url.path,
+            csp_nonce=nonce,
             **context,
         )
+        headers = {**NO_STORE, "Content-Security-Policy": content_security_policy(nonce)}
         response: Response[Any] = Response(
-            content=html, status_code=status, media_type="text/html; charset=utf-8", headers=NO_STORE
+            content=html, status_code=status, media_type="text/html; charset=utf-8", headers=headers
         )
-        if self.new_cookie is not None:
-            response.set_cookie(session_cookie(self.resources, self.new_cookie))
+        self._set_cookie(response)
         return response
+
+    def _set_cookie(self, response: Response[Any]) -> None:
+        if self.new_cookie is not None and self.session is not None:
+            max_age = sessions.lifetime(self.session)  # the cookie lives exactly as long as the session
+            response.set_cookie(session_cookie(self.resources, self.new_cookie, max_age=max_age))
 
     async def form(self) -> dict[str, str]:
         """The posted form; refuses (403) a post without this session's CSRF token."""
@@ -114,15 +122,23 @@ class Page:
 
     def redirect(self, path: str) -> Response[Any]:
         response: Response[Any] = Redirect(path, status_code=303)
-        if self.new_cookie is not None:
-            response.set_cookie(session_cookie(self.resources, self.new_cookie))
+        self._set_cookie(response)
         return response
 
 
 NO_STORE = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff"}
 
 
-def session_cookie(resources: Resources, session_id: str, max_age: int = sessions.SESSION_TTL) -> Cookie:
+def content_security_policy(nonce: str) -> str:
+    """Each page's own policy, whatever sits in front of the frontend: nothing but its one style
+    block (by nonce), its own images and forms; no scripts, frames, plugins or <base>."""
+    return (
+        f"default-src 'none'; style-src 'nonce-{nonce}'; img-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    )
+
+
+def session_cookie(resources: Resources, session_id: str, max_age: int) -> Cookie:
     return Cookie(
         key=sessions.COOKIE,
         value=session_id,

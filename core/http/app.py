@@ -14,7 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from core.config import Settings, load_settings
-from core.http.auth import AUTH_DEPENDENCIES, auth_middleware, install_verifier
+from core.http.auth import AUTH_DEPENDENCIES, auth_middleware
 from core.http.context import RequestContext
 from core.http.error_handlers import EXCEPTION_HANDLERS
 from core.http.idempotency import idempotency_middleware
@@ -23,6 +23,7 @@ from core.http.timeouts import BodyReadTimeout
 from core.observability.tracing import litestar_plugin, name_server_span
 from core.registry import discover_functions, discover_jobs, functions_for_role
 from core.resources import Resources, open_resources
+from core.security.runtime import security_runtime
 from core.worker import build_worker
 
 log = structlog.get_logger("app")
@@ -52,9 +53,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with open_resources(settings) as resources:
+        async with open_resources(settings) as resources, security_runtime(app.state, resources):
             app.state.resources = resources
-            install_verifier(app.state, resources)
             worker_task = None
             if jobs:
                 worker = build_worker(resources.queue, resources, jobs)

@@ -1,7 +1,8 @@
 """Who may call what: the policy by path, and the middleware that enforces it.
 
 `/v1/*` (but provider callbacks) is signed by a merchant (§4.1); `/admin/*` needs an admin
-bearer token (§4.8); health, metrics and the schema are open. The raw body is verified before
+bearer token (§4.8) holding the scope its function declares; health, metrics and the schema
+are open. The raw body is verified before
 anything parses it. The verified caller is injected into functions as `merchant` or `admin`.
 """
 
@@ -15,7 +16,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from core.errors import ApiError
-from core.security.admin_tokens import authenticate_admin
+from core.security.admin_tokens import authenticate_admin, require_scope
 from core.security.network import client_ip, networks
 from core.security.verify import MerchantAuth, RequestVerifier
 
@@ -71,9 +72,12 @@ def auth_middleware(app: Any) -> Any:
             state["_verified_body"] = body
             structlog.contextvars.bind_contextvars(merchant_id=auth.merchant_id, key_id=auth.key_id)
         elif kind == "admin":
-            token_id = await authenticate_admin(_header(scope, b"authorization"))
-            state["admin"] = f"admin:{token_id}"
-            structlog.contextvars.bind_contextvars(admin=token_id)
+            token = await authenticate_admin(_header(scope, b"authorization"), redis=app_state.verifier.redis, ip=ip)
+            # Each admin function declares the scope it needs (`opt={"admin_scope": ...}`).
+            handler = scope.get("route_handler")
+            require_scope(token, getattr(handler, "opt", {}).get("admin_scope"))
+            state["admin"] = token.actor
+            structlog.contextvars.bind_contextvars(admin=token.id)
         await app(scope, receive, send)
 
     return middleware

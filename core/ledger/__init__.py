@@ -4,6 +4,7 @@ from core.ledger.amounts import MAX_AMOUNT
 from core.ledger.posting import Entry, InsufficientFunds, Posting, post_entry
 from core.ledger.queries import entries_for_transaction, merchant_balances, merchant_statement, verify_ledger
 from core.ledger.transfers import (
+    AdjustmentConflict,
     accrue_provider_fee,
     adjust_merchant_balance,
     credit_payin,
@@ -16,6 +17,7 @@ from core.ledger.transfers import (
 
 __all__ = [
     "MAX_AMOUNT",
+    "AdjustmentConflict",
     "Entry",
     "InsufficientFunds",
     "Posting",

@@ -153,18 +153,28 @@ async def settle_provider_fees(
     )
 
 
+class AdjustmentConflict(ValueError):
+    """The reference was already used for an adjustment with another amount, currency or reason."""
+
+    def __init__(self, existing: Entry) -> None:
+        super().__init__(f"reference already used by entry {existing.id}")
+        self.existing = existing
+
+
 async def adjust_merchant_balance(
     merchant_id: str, currency: str, amount: int, reference: str, reason: str
 ) -> Entry | None:
     """Manual adjustment: amount > 0 credits merchant available from platform adjustments,
     amount < 0 debits it (InsufficientFunds when not covered). Idempotent per merchant and
-    reference; the caller (admin API, `gateway merchant credit`) writes the audit record."""
+    reference: the same request again returns the entry posted first; the same reference with
+    another amount, currency or reason raises AdjustmentConflict (never answered with the first
+    one as if it were this one). The caller writes the audit record."""
     check_id(merchant_id, "merchant_id")
     check_currency(currency)
     check_amount(amount, "amount", allow_negative=True)
     if not isinstance(reason, str) or not reason.strip():
         raise ValueError("an adjustment needs a reason")
-    return await post_entry(
+    entry = await post_entry(
         "manual_adjustment",
         f"adjustment:{merchant_id}:{reference}",
         reference,
@@ -172,3 +182,8 @@ async def adjust_merchant_balance(
         merchant_id=merchant_id,
         metadata={"reference": reference, "reason": reason},
     )
+    if entry is not None and not entry.created:
+        posted = sum(p.amount for p in entry.postings if p.account_code == available(merchant_id))
+        if (posted, entry.currency, entry.metadata.get("reason")) != (amount, currency, reason):
+            raise AdjustmentConflict(entry)
+    return entry

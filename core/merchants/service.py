@@ -15,8 +15,10 @@ from core.ids import new_id
 from core.merchants import store
 from core.resources import Resources
 from core.security.crypto import keyring_for, new_secret
+from core.security.invalidation import announce
 from core.security.network import parse_whitelist
 from core.security.outbound import check_webhook_url
+from core.security.text import check_text
 from core.storage.postgres import engine
 from core.timeutil import iso
 
@@ -89,9 +91,7 @@ def validate_fee_plans(plans: Any) -> dict[str, Any]:
 
 
 def _name(name: Any) -> str:
-    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 200 or len(name) > 200:
-        raise ApiError("validation_error", "name must be 1-200 characters", param="name")
-    return name
+    return check_text(name, "name", 200)
 
 
 def _whitelist(entries: list[str]) -> list[str]:
@@ -190,6 +190,8 @@ async def update_merchant(res: Resources, merchant_id: str, changes: dict[str, A
             raise not_found("merchant")
         if changes:
             await store.update_merchant(merchant_id, changes)
+    if changes:  # status, whitelist and limits are cached by every replica's request verifier
+        await announce(res.redis, "merchant", merchant_id)
     diff = {k: {"from": before.get(k), "to": v} for k, v in changes.items() if before.get(k) != v}
     if diff:
         action = "merchant.updated"
@@ -227,6 +229,7 @@ async def create_api_key(res: Resources, merchant_id: str, actor: Actor) -> dict
 async def revoke_api_key(res: Resources, merchant_id: str, key_id: str, actor: Actor) -> dict[str, Any]:
     if not await store.revoke_key(merchant_id, key_id):
         raise not_found("active api key")
+    await announce(res.redis, "key", key_id)  # every replica drops the key now, not at its TTL
     await audit.record(
         res.mongo,
         actor=actor.name,

@@ -7,6 +7,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from core.security.dev_secrets import is_well_known
+
 DEFAULT_PORT = 8400
 DEFAULT_CALLBACK_URL = "http://127.0.0.1:8000/v1/callbacks/sandbox"
 
@@ -16,7 +18,7 @@ class SandboxOptions:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     callback_url: str = DEFAULT_CALLBACK_URL
-    secret: str = "sandbox-dev-secret"  # noqa: S105 -- the development default, as in config.py
+    secret: str = ""  # no default: the PLE's secret, printed once by `gateway ple create`
     delay_seconds: float = 2.0
     latency_ms: int = 0
     error_rate: float = 0.0
@@ -35,7 +37,11 @@ class SandboxOptions:
         if self.callback_attempts < 1:
             raise ValueError("SANDBOX_CALLBACK_ATTEMPTS must be at least 1")
         if not self.secret:
-            raise ValueError("SANDBOX_SECRET must not be empty")
+            raise ValueError(
+                "the sandbox needs --secret (env SANDBOX_SECRET): its PLE's secret, printed by `gateway ple create`"
+            )
+        if os.environ.get("ENVIRONMENT") == "production" and is_well_known(self.secret):
+            raise ValueError("SANDBOX_SECRET is a well-known development value; production needs its own")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SandboxOptions:

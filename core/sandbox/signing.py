@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 
@@ -23,6 +24,15 @@ def sign_request(secret: str, method: str, path: str, raw_body: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
 def matches(expected: str, given: str | None) -> bool:
-    # Constant-time comparison: the signature must not leak through timing.
-    return given is not None and hmac.compare_digest(expected, given.strip().lower())
+    """`given` is exactly 64 lowercase hex characters and equals `expected` (constant time).
+
+    Anything else (missing, upper case, padded, non-ASCII) is simply not a match: compare_digest
+    raises TypeError on non-ASCII text, which once answered 500 instead of 401.
+    """
+    if given is None or _HEX64.fullmatch(given) is None:
+        return False
+    return hmac.compare_digest(expected.encode(), given.encode())

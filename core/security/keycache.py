@@ -1,12 +1,15 @@
 """What request verification knows about an API key, cached in process memory briefly.
 
-The TTL bounds how long a revoked key or a suspended merchant keeps working on a replica
-(§4.1 and issue 3: within 30 s everywhere). Decrypted secrets live only here, never in Redis.
+A revoked key or a suspended merchant must stop working on every replica within 2 s (§4.1):
+each change is broadcast (core/security/invalidation.py) and drops the entries it concerns at
+once; the TTL only bounds the damage when a broadcast is lost. Decrypted secrets live only
+here, never in Redis. The cache is an LRU of bounded size, so unknown key ids cannot grow it.
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from core.merchants import store
@@ -14,6 +17,7 @@ from core.security.crypto import Keyring
 from core.security.network import Network, networks
 
 CACHE_TTL_SECONDS = 10.0
+MAX_ENTRIES = 10_000
 
 
 @dataclass(frozen=True)
@@ -29,15 +33,21 @@ class KeyEntry:
 
 
 class KeyCache:
-    def __init__(self, ttl: float = CACHE_TTL_SECONDS) -> None:
+    def __init__(self, ttl: float = CACHE_TTL_SECONDS, max_entries: int = MAX_ENTRIES) -> None:
         self.ttl = ttl
-        self._entries: dict[str, tuple[float, KeyEntry | None]] = {}
+        self.max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[float, KeyEntry | None]] = OrderedDict()
+        # Bumped by every invalidation: a load that started before one must not store what it
+        # read (it may predate the change the invalidation announced).
+        self._generation = 0
 
     async def get(self, key_id: str, ring: Keyring) -> KeyEntry | None:
         now = time.monotonic()
         hit = self._entries.get(key_id)
         if hit is not None and now - hit[0] < self.ttl:
+            self._entries.move_to_end(key_id)
             return hit[1]
+        generation = self._generation
         row = await store.key_for_auth(key_id)
         entry = None
         if row is not None:
@@ -51,10 +61,25 @@ class KeyCache:
                 rate_per_second=row["rate_limit_per_second"],
                 rate_burst=row["rate_limit_burst"],
             )
-        if len(self._entries) > 10_000:  # unknown key ids must not grow memory without bound
-            self._entries.clear()
-        self._entries[key_id] = (now, entry)
+        if generation == self._generation:
+            self._entries[key_id] = (now, entry)
+            self._entries.move_to_end(key_id)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
         return entry
 
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def drop_key(self, key_id: str) -> None:
+        self._generation += 1
+        self._entries.pop(key_id, None)
+
+    def drop_merchant(self, merchant_id: str) -> None:
+        self._generation += 1
+        for key_id in [k for k, (_, e) in self._entries.items() if e is not None and e.merchant_id == merchant_id]:
+            del self._entries[key_id]
+
     def clear(self) -> None:
+        self._generation += 1
         self._entries.clear()

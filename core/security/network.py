@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 
+from core.security.text import has_control_characters
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -12,7 +14,9 @@ def parse_whitelist(entries: Iterable[str]) -> list[str]:
     """Normalise whitelist entries (addresses or CIDRs); ValueError names the bad entry."""
     out = []
     for entry in entries:
-        text = str(entry).strip()
+        text = str(entry).strip(" ")
+        if has_control_characters(text):
+            raise ValueError(f"{text!r} contains control characters")
         try:
             out.append(str(ipaddress.ip_network(text, strict=False)))
         except ValueError:

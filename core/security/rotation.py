@@ -16,6 +16,7 @@ ENCRYPTED_COLUMNS: list[tuple[str, str, str]] = [
     ("merchants", "id", "webhook_secret_enc"),
     ("api_keys", "id", "secret_enc"),
     ("ples", "id", "credentials_enc"),
+    ("audit_keys", "id", "key_enc"),
 ]
 
 

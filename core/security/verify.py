@@ -1,13 +1,18 @@
 """Verification of signed merchant requests, exactly as ARCHITECTURE §4.1 orders the checks.
 
 1 key exists and is active, 2 timestamp in window, 3 signature matches (constant time),
-4 never seen before (Redis SET NX, TTL 2 x tolerance), 5 client IP whitelisted,
-6 merchant active; then the per-key rate limit. One Redis round trip does 4 and the limit.
+4 never seen before (Redis SET NX), 5 client IP whitelisted, 6 merchant active; then the
+per-key rate limit. One Redis round trip does 4 and the limit.
+
+Strict forms (§4.1): `X-Timestamp` is ASCII digits without sign, separator or leading zero
+(`int()` also takes `+ts`, `0ts`, `1_795...` and Arabic-Indic digits: each would be another
+string to sign for the same second); `X-Signature` is exactly 64 lowercase hex characters.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 import time
 from dataclasses import dataclass
 
@@ -18,6 +23,18 @@ from core.security.crypto import keyring_for
 from core.security.keycache import KeyCache
 from core.security.network import ip_allowed
 from core.signing import signature
+
+_TIMESTAMP = re.compile(r"[1-9][0-9]{0,11}")
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+# A signature is remembered while its timestamp can still be inside the window: a timestamp
+# `tolerance` seconds ahead stays valid until `tolerance` seconds behind, plus the second's
+# granularity and clock steps between replicas.
+REPLAY_MARGIN_SECONDS = 2
+
+
+def replay_ttl(tolerance: int) -> int:
+    return 2 * tolerance + REPLAY_MARGIN_SECONDS
+
 
 # KEYS[1] replay key, KEYS[2] bucket key; ARGV: replay ttl, consume (0/1), rate, burst.
 # Returns {0} replayed, {1} allowed, {2, retry_after_ms} rate limited.
@@ -64,14 +81,14 @@ class RequestVerifier:
         entry = await self.keys.get(key_id, self.ring) if key_id else None
         if entry is None or not entry.key_active:
             raise ApiError("invalid_api_key", "API key is unknown or revoked")
-        try:
-            ts = int(timestamp)
-        except ValueError:
-            raise ApiError("timestamp_out_of_window", "X-Timestamp must be integer Unix seconds") from None
-        if abs(int(time.time()) - ts) > self.tolerance:
+        if _TIMESTAMP.fullmatch(timestamp) is None:
+            raise ApiError("timestamp_out_of_window", "X-Timestamp must be integer Unix seconds (ASCII digits)")
+        if abs(int(time.time()) - int(timestamp)) > self.tolerance:
             raise ApiError("timestamp_out_of_window", f"X-Timestamp is more than {self.tolerance} s from now")
+        if _SIGNATURE.fullmatch(sig) is None:
+            raise ApiError("invalid_signature", "X-Signature must be 64 lowercase hex characters")
         expected = signature(entry.secret, timestamp, method, path_and_query, body)
-        if not hmac.compare_digest(expected.encode(), sig.lower().encode()):
+        if not hmac.compare_digest(expected.encode(), sig.encode()):
             raise ApiError("invalid_signature", "signature does not match the request")
         ip_ok = not entry.whitelist or ip_allowed(ip, entry.whitelist)
         consume = ip_ok and entry.merchant_active
@@ -79,7 +96,7 @@ class RequestVerifier:
         burst = entry.rate_burst or self.burst
         result = await self._script(
             keys=[f"gw:replay:{expected}", f"gw:ratelimit:{key_id}"],
-            args=[2 * self.tolerance, "1" if consume else "0", rate, burst],
+            args=[replay_ttl(self.tolerance), "1" if consume else "0", rate, burst],
         )
         if int(result[0]) == 0:
             raise ApiError("replayed_request", "this signed request was already accepted")

@@ -1,4 +1,4 @@
-"""POST /signin: check the password, throttle failures per email and IP, start a fresh session."""
+"""POST /signin: count the attempt (lockout per email and IP), check the password, start a fresh session."""
 
 from typing import Any
 
@@ -9,6 +9,7 @@ from core.dashboard import sessions
 from core.dashboard.users import authenticate
 from core.dashboard.web import PAGE_ERRORS, any_visitor
 from core.resources import Resources
+from core.security import signin_lockout
 
 ROLE = "frontend"
 
@@ -19,17 +20,16 @@ async def signin(request: Request[Any, Any, Any], resources: NamedDependency[Res
     form = await page.form()
     email, password = form.get("email", "").strip().lower(), form.get("password", "")
     redis = resources.redis
-    wait = await sessions.locked_for(redis, email, page.ip)
-    if wait:
-        minutes = (wait + 59) // 60
+    attempt = await signin_lockout.begin(redis, email, page.ip)  # counted before the password is looked at
+    if not attempt.allowed:
+        minutes = (attempt.retry_after + 59) // 60
         return page.render(
             "signin.html", status=429, email=email, error=f"Too many failed sign-ins. Try again in {minutes} minutes."
         )
     user = await authenticate(email, password)
     if user is None:
-        await sessions.record_failure(redis, email, page.ip)
         return page.render("signin.html", status=401, email=email, error="Wrong email or password.")
-    await sessions.clear_failures(redis, email, page.ip)
+    await signin_lockout.succeeded(redis, email, page.ip)
     if page.session is not None:
         await sessions.end_session(redis, page.session.id)
     # A new id at sign-in: a session id known before signing in (fixation) is worth nothing after.

@@ -21,6 +21,7 @@ import structlog
 
 from core import audit
 from core.resources import Resources
+from core.security import audit_keys
 from core.storage.mongo import Mongo
 
 WORKERS = 4
@@ -105,7 +106,9 @@ async def test_append_and_verify_on_the_session_chain(resources: Resources) -> N
     assert second["request_id"] is None and second["seq"] > first["seq"]
     assert first["at"].endswith("Z") and len(first["hash"]) == 64
     stored = await mongo.db["audit_log"].find_one({"seq": second["seq"]})
-    assert stored is not None and stored["hash"] == audit.entry_hash(stored) == second["hash"]
+    key = await audit_keys.key_by_id(second["key_id"])
+    assert key is not None and stored is not None
+    assert stored["hash"] == audit.keyed_hash(stored, key) == second["hash"] != audit.entry_hash(stored)
     assert isinstance(stored["_id"], str) and isinstance(stored["at"], datetime)
     before = await mongo.db["audit_log"].find_one({"seq": second["seq"] - 1})
     assert before is not None and second["prev_hash"] == before["hash"]
@@ -196,8 +199,9 @@ async def test_verify_names_an_edit_whose_hash_was_recomputed(private_db: Mongo)
     doc["actor"] = "someone-else"
     await coll.update_one({"seq": 4}, {"$set": {"actor": doc["actor"], "hash": audit.entry_hash(doc)}})
     report = await audit.verify_chain(private_db)
-    assert report["ok"] is False and report["first_bad"] == 5  # the next link no longer fits
-    assert "prev_hash" in report["problem"]
+    # Without the key the recomputed hash is not the entry's HMAC: caught at the entry itself.
+    assert report["ok"] is False and report["first_bad"] == 4
+    assert "without the key" in report["problem"]
 
 
 @pytest.mark.parametrize("deleted", [1, 6])

@@ -7,6 +7,7 @@ payment code relies on: status queries retried, creates never blindly retried, i
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -42,7 +43,7 @@ from tests.integration.sandbox_fixtures import (
     wait_until,
 )
 
-SECRET = "test-sandbox-secret"
+SECRET = secrets.token_urlsafe(32)  # generated: a PLE secret never has a default
 DELAY = 0.3
 QUIET = 0.5  # how long we listen for callbacks that must not come
 

@@ -15,7 +15,7 @@ from core.resources import Resources
 ROLE = "api"
 
 
-@get("/admin/v1/audit")
+@get("/admin/v1/audit", opt={"admin_scope": "read"})
 async def list_audit(
     resources: NamedDependency[Resources],
     limit: Limit = 20,

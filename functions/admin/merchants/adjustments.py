@@ -20,7 +20,7 @@ class Adjustment(msgspec.Struct, forbid_unknown_fields=True):
     reason: str
 
 
-@post("/admin/v1/merchants/{merchant_id:str}/adjustments", status_code=201)
+@post("/admin/v1/merchants/{merchant_id:str}/adjustments", status_code=201, opt={"admin_scope": "write"})
 async def create_adjustment(
     merchant_id: FromPath[str],
     data: JSONBody[Adjustment],

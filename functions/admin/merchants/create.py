@@ -20,7 +20,7 @@ class MerchantCreate(msgspec.Struct, forbid_unknown_fields=True):
     fee_plans: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-@post("/admin/v1/merchants", status_code=201)
+@post("/admin/v1/merchants", status_code=201, opt={"admin_scope": "write"})
 async def create(
     data: JSONBody[MerchantCreate],
     resources: NamedDependency[Resources],

@@ -10,6 +10,6 @@ from core.merchants.service import get_merchant
 ROLE = "api"
 
 
-@get("/admin/v1/merchants/{merchant_id:str}")
+@get("/admin/v1/merchants/{merchant_id:str}", opt={"admin_scope": "read"})
 async def get_one(merchant_id: FromPath[str]) -> dict[str, Any]:
     return await get_merchant(merchant_id)

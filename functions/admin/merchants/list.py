@@ -10,7 +10,7 @@ from core.merchants.service import list_merchants
 ROLE = "api"
 
 
-@get("/admin/v1/merchants")
+@get("/admin/v1/merchants", opt={"admin_scope": "read"})
 async def list_all(limit: Limit = 20, starting_after: StartingAfter = None) -> dict[str, Any]:
     data, has_more = await list_merchants(checked_limit(limit), starting_after)
     return page(data, has_more)

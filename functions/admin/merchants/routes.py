@@ -20,7 +20,7 @@ class Route(msgspec.Struct, forbid_unknown_fields=True):
     ple_id: str
 
 
-@put("/admin/v1/merchants/{merchant_id:str}/routes")
+@put("/admin/v1/merchants/{merchant_id:str}/routes", opt={"admin_scope": "write"})
 async def replace_routes(
     merchant_id: FromPath[str],
     data: JSONBody[list[Route]],

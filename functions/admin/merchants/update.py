@@ -21,7 +21,7 @@ class MerchantUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
     fee_plans: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
 
 
-@patch("/admin/v1/merchants/{merchant_id:str}")
+@patch("/admin/v1/merchants/{merchant_id:str}", opt={"admin_scope": "write"})
 async def update(
     merchant_id: FromPath[str],
     data: JSONBody[MerchantUpdate],

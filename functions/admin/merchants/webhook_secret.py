@@ -12,7 +12,7 @@ from core.resources import Resources
 ROLE = "api"
 
 
-@post("/admin/v1/merchants/{merchant_id:str}/webhook-secret", status_code=200)
+@post("/admin/v1/merchants/{merchant_id:str}/webhook-secret", status_code=200, opt={"admin_scope": "write"})
 async def rotate(
     merchant_id: FromPath[str],
     resources: NamedDependency[Resources],

@@ -14,7 +14,7 @@ from core.resources import Resources
 ROLE = "api"
 
 
-@get("/admin/v1/payouts")
+@get("/admin/v1/payouts", opt={"admin_scope": "read"})
 async def list_all(
     resources: NamedDependency[Resources],
     limit: Limit = 20,

@@ -1,4 +1,5 @@
-"""POST /admin/v1/ples: a provider legal entity (its secret is stored encrypted, never shown)."""
+"""POST /admin/v1/ples: a provider legal entity. Its secret is stored encrypted; without one a
+secret is generated and shown in this answer only (`secret`)."""
 
 from typing import Any
 
@@ -18,11 +19,11 @@ class PleCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: str
     currency: str
     base_url: str
-    secret: str
+    secret: str | None = None
     fee_schedule: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-@post("/admin/v1/ples", status_code=201)
+@post("/admin/v1/ples", status_code=201, opt={"admin_scope": "ops"})
 async def create(
     data: JSONBody[PleCreate], resources: NamedDependency[Resources], admin: NamedDependency[str]
 ) -> dict[str, Any]:

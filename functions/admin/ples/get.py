@@ -10,6 +10,6 @@ from core.routing import get_ple
 ROLE = "api"
 
 
-@get("/admin/v1/ples/{ple_id:str}")
+@get("/admin/v1/ples/{ple_id:str}", opt={"admin_scope": "read"})
 async def get_one(ple_id: FromPath[str]) -> dict[str, Any]:
     return await get_ple(ple_id)

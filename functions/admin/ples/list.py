@@ -10,7 +10,7 @@ from core.routing import list_ples
 ROLE = "api"
 
 
-@get("/admin/v1/ples")
+@get("/admin/v1/ples", opt={"admin_scope": "read"})
 async def list_all(limit: Limit = 20, starting_after: StartingAfter = None) -> dict[str, Any]:
     data, has_more = await list_ples(checked_limit(limit), starting_after)
     return page(data, has_more)

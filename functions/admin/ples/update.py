@@ -9,6 +9,7 @@ from litestar.params import FromPath, JSONBody
 
 from core.resources import Resources
 from core.routing import update_ple
+from core.security.dev_secrets import check_ple_changes
 
 ROLE = "api"
 
@@ -21,9 +22,10 @@ class PleUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     secret: str | msgspec.UnsetType = msgspec.UNSET
 
 
-@patch("/admin/v1/ples/{ple_id:str}")
+@patch("/admin/v1/ples/{ple_id:str}", opt={"admin_scope": "ops"})
 async def update(
     ple_id: FromPath[str], data: JSONBody[PleUpdate], resources: NamedDependency[Resources], admin: NamedDependency[str]
 ) -> dict[str, Any]:
     changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+    check_ple_changes(changes)
     return await update_ple(resources, ple_id, changes, admin)

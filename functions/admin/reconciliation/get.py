@@ -13,7 +13,7 @@ from core.resources import Resources
 ROLE = "api"
 
 
-@get("/admin/v1/reconciliation/{date:str}")
+@get("/admin/v1/reconciliation/{date:str}", opt={"admin_scope": "read"})
 async def get_one(date: FromPath[str], resources: NamedDependency[Resources]) -> dict[str, Any]:
     report = await get_report(resources, date)
     if report is None:

@@ -20,7 +20,7 @@ class SettlementCreate(msgspec.Struct, forbid_unknown_fields=True):
     date: str
 
 
-@post("/admin/v1/settlements")
+@post("/admin/v1/settlements", opt={"admin_scope": "ops"})
 async def create(
     data: JSONBody[SettlementCreate], resources: NamedDependency[Resources], admin: NamedDependency[str]
 ) -> Response[dict[str, Any]]:

@@ -11,7 +11,7 @@ from core.settlement import list_settlements, parse_day
 ROLE = "api"
 
 
-@get("/admin/v1/settlements")
+@get("/admin/v1/settlements", opt={"admin_scope": "read"})
 async def list_all(
     limit: Limit = 20,
     starting_after: StartingAfter = None,

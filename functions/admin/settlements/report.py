@@ -12,7 +12,7 @@ from core.settlement import report_csv, settlement_report_rows
 ROLE = "api"
 
 
-@get("/admin/v1/settlements/report")
+@get("/admin/v1/settlements/report", opt={"admin_scope": "read"})
 async def report(
     resources: NamedDependency[Resources], ple_id: FromQuery[str | None] = None, date: FromQuery[str | None] = None
 ) -> Response[str]:

@@ -31,12 +31,12 @@ async def merchant_adjustment(
             merchant_id,
             amount=amount,
             currency=form.get("currency", "").strip().upper(),
-            reference=form.get("reference", "").strip(),
-            reason=form.get("reason", "").strip(),
+            reference=form.get("reference", "").strip(" "),
+            reason=form.get("reason", "").strip(" "),
             actor=page.actor.name,
         )
     except ApiError as exc:
-        if exc.code not in ("validation_error", "insufficient_funds"):
+        if exc.code not in ("validation_error", "insufficient_funds", "duplicate_reference"):
             raise
         context = await merchant_context(page, merchant_id, error=exc.message)
         return page.render("manage_merchant.html", status=422, **context)

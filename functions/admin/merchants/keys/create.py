@@ -12,7 +12,7 @@ from core.resources import Resources
 ROLE = "api"
 
 
-@post("/admin/v1/merchants/{merchant_id:str}/keys", status_code=201)
+@post("/admin/v1/merchants/{merchant_id:str}/keys", status_code=201, opt={"admin_scope": "write"})
 async def create_key(
     merchant_id: FromPath[str],
     resources: NamedDependency[Resources],

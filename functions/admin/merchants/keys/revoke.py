@@ -12,7 +12,7 @@ from core.resources import Resources
 ROLE = "api"
 
 
-@delete("/admin/v1/merchants/{merchant_id:str}/keys/{key_id:str}", status_code=200)
+@delete("/admin/v1/merchants/{merchant_id:str}/keys/{key_id:str}", status_code=200, opt={"admin_scope": "write"})
 async def revoke_key(
     merchant_id: FromPath[str],
     key_id: FromPath[str],
