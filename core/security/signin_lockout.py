@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from core.security.attempts import Attempt, charge, counter_key, reset
+from core.security.attempts import Attempt, charge, count, counter_key, reset
 
 ATTEMPTS_BEFORE_LOCK = 5
 LOCK_SECONDS = 15 * 60
@@ -28,3 +28,8 @@ async def begin(redis: Redis, email: str, ip: str) -> Attempt:
 
 async def succeeded(redis: Redis, email: str, ip: str) -> None:
     await reset(redis, _key(email, ip))
+
+
+async def attempts_counted(redis: Redis, email: str, ip: str) -> int:
+    """Attempts counted in the current window (operators and tests)."""
+    return await count(redis, _key(email, ip))
