@@ -172,14 +172,14 @@ class Core:
         """Seconds to wait before the next attempt, or None when this outcome is final."""
         if attempt >= self.max_retries:
             return None
-        backoff = min(8.0, 0.5 * 2**attempt) * random.uniform(0.5, 1.0)  # jitter, not a secret
+        backoff = min(8.0, 0.5 * 2.0**attempt) * random.uniform(0.5, 1.0)  # jitter, not a secret
         if isinstance(outcome, httpx.Response):
             status = outcome.status_code
             in_use = status == 409 and api_error(outcome).code == "idempotency_key_in_use"
             if not (status >= 500 or status == 429 or in_use):
                 return None
             retry_after = outcome.headers.get("retry-after", "")
-            if retry_after.isdigit():
+            if retry_after.isascii() and retry_after.isdigit():
                 return max(backoff, min(float(retry_after), MAX_RETRY_AFTER))
             return backoff
         return backoff if isinstance(outcome, RETRY_EXCEPTIONS) else None
