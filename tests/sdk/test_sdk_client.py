@@ -49,6 +49,9 @@ def test_settings_are_checked_and_the_secret_never_shown() -> None:
     assert "sk_very_secret" not in repr(client.payins) + repr(vars(client))
     client.close()
     for bad in (
+        lambda: client.request("GET", "/v1/balance", json={"a": 1}),
+        lambda: client.request("GET", "v1/balance"),
+        lambda: client.payins.get(""),
         lambda: Client("pay.example.com", "key_1", "s"),
         lambda: Client("https://pay.example.com", "", "s"),
         lambda: Client("https://pay.example.com", "key_1", ""),

@@ -59,6 +59,9 @@ async def test_a_payin_is_created_read_listed_and_its_event_read(make_sdk_mercha
     event = await done(client.events.get(events[0].id))
     assert isinstance(event, Event) and event.type == "payin.succeeded"
     assert isinstance(event.data, Payin) and event.data.status == "succeeded" and event.data.amount == 10_000
+    # Endpoints without a resource are reached through request(), signed the same way.
+    entries = await done(client.request("GET", "/v1/ledger/entries", params={"limit": 5, "kind": "payin_succeeded"}))
+    assert [(e["transaction_id"], e["net"]) for e in entries["data"]] == [(payin.id, 9_800)]
 
 
 async def test_sandbox_outcomes_of_payins_and_payouts(make_sdk_merchant, open_client) -> None:

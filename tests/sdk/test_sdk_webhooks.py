@@ -62,6 +62,13 @@ async def test_delivered_webhooks_verify_and_tampering_does_not(make_sdk_merchan
     payout_event = webhooks.verify(sent.body.decode(), dict(sent.headers), merchant.webhook_secret)
     assert isinstance(payout_event.data, Payout) and payout_event.data.beneficiary.account_number == "XXXXXXXX9012"
 
+    # A manual resend (request(): an empty POST) arrives again, with the same event id, and verifies.
+    found = await done(client.request("GET", "/v1/webhook-deliveries", params={"event_id": event.id}))
+    resent = await done(client.request("POST", f"/v1/webhook-deliveries/{found['data'][0]['id']}/retry"))
+    assert resent["event_id"] == event.id
+    again = (await hooks.wait_for(event.id, count=2))[-1]
+    assert webhooks.verify(again.body, again.headers, merchant.webhook_secret).id == event.id
+
     tampered = paid.body.replace(b"10000", b"99999")
     assert tampered != paid.body
     refused = [

@@ -121,6 +121,8 @@ class Core:
         self._user_agent = f"gateway-client-python/{__version__}"
 
     def exchange(self, call: Call[T]) -> Step[T]:
+        if call.method == "GET" and call.body is not None:
+            raise ValueError("a GET has no body: pass params instead")
         body = b"" if call.body is None else msgspec.json.encode(call.body)
         key = call.idempotency_key
         if call.method == "POST" and key is None:
@@ -158,7 +160,7 @@ class Core:
         request = httpx.Request(
             method,
             url,
-            content=body if method != "GET" else None,
+            content=body or None,
             headers=headers,
             extensions={"timeout": self._timeout},
         )

@@ -57,77 +57,60 @@ class Customer(Model, frozen=True, kw_only=True):
 
 
 class Beneficiary(Model, frozen=True, kw_only=True):
-    """`account_number` comes back masked to its last 4 digits."""
-
     name: str
     account_number: str | None = None
     ifsc: str | None = None
     vpa: str | None = None
 
 
-class Payin(_Tagged, frozen=True, kw_only=True, tag="payin"):
+class _Transaction(_Tagged, frozen=True, kw_only=True):
+    """The fields payins, payouts and refunds share (the gateway answers them in one shape)."""
+
     id: str
     amount: int
     currency: str
     reference: str
+    provider: str
+    provider_reference: str | None = None
+    failure_code: str | None = None
+    needs_review: bool = False
+    metadata: dict[str, str] = {}
+    status_history: list[StatusChange] = []
+    created_at: datetime
+    updated_at: datetime
+
+
+class Payin(_Transaction, frozen=True, kw_only=True, tag="payin"):
     status: PayinStatus
     method: PayinMethod
     customer: Customer
     fee: int
     net_amount: int
-    provider: str
-    provider_reference: str | None = None
     payment_url: str | None = None
     instructions: dict[str, str] | None = None
     expires_at: datetime
     return_url: str | None = None
     late: bool = False
-    needs_review: bool = False
     amount_refunded: int = 0
-    failure_code: str | None = None
-    metadata: dict[str, str] = {}
-    status_history: list[StatusChange] = []
-    created_at: datetime
-    updated_at: datetime
 
 
-class Payout(_Tagged, frozen=True, kw_only=True, tag="payout"):
-    id: str
-    amount: int
-    currency: str
-    reference: str
+class Payout(_Transaction, frozen=True, kw_only=True, tag="payout"):
+    """`beneficiary.account_number` is masked to its last 4 digits."""
+
     status: PayoutStatus
     mode: PayoutMode
     beneficiary: Beneficiary
     fee: int
     total_debited: int
-    provider: str
-    provider_reference: str | None = None
     narration: str | None = None
-    needs_review: bool = False
-    failure_code: str | None = None
-    metadata: dict[str, str] = {}
-    status_history: list[StatusChange] = []
-    created_at: datetime
-    updated_at: datetime
 
 
-class Refund(_Tagged, frozen=True, kw_only=True, tag="refund"):
-    id: str
-    payin_id: str
-    amount: int
-    currency: str
-    reference: str
-    reason: str | None = None
+class Refund(_Transaction, frozen=True, kw_only=True, tag="refund"):
+    """A refund carries no fee; the payin's merchant fee is not returned (§4.9)."""
+
     status: RefundStatus
-    provider: str
-    provider_reference: str | None = None
-    failure_code: str | None = None
-    needs_review: bool = False
-    metadata: dict[str, str] = {}
-    status_history: list[StatusChange] = []
-    created_at: datetime
-    updated_at: datetime
+    payin_id: str
+    reason: str | None = None
 
 
 class CurrencyBalance(Model, frozen=True, kw_only=True):
