@@ -54,9 +54,13 @@ async def test_a_retry_while_the_first_attempt_still_runs_waits_for_its_answer(
     answers 409 idempotency_key_in_use, and the next retry gets the first attempt's payin."""
     merchant = await make_sdk_merchant()
     client = open_client(merchant, base_url=proxy.url, max_retries=8)
-    edge.sandbox("/__sandbox/faults", {"slow_next": 1, "slow_ms": 2500})
+    # Every sandbox call is slow for a while (the worker's own status queries may come first).
+    edge.sandbox("/__sandbox/faults", {"slow_next": 1000, "slow_ms": 2500})
     proxy.fail("drop_early", method="POST")
-    payin = await done(client.payins.create(**payin_params("sdk-retry-in-use")))
+    try:
+        payin = await done(client.payins.create(**payin_params("sdk-retry-in-use")))
+    finally:
+        edge.sandbox("/__sandbox/faults", {"slow_next": 0, "slow_ms": 0})
     statuses = [p.upstream_status for p in proxy.requests("POST")]
     assert statuses[0] == 201 and 409 in statuses and statuses[-1] == 201
     assert [p.id for p in await every(client.payins.list())] == [payin.id]
