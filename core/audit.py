@@ -138,8 +138,12 @@ async def record(
     target: str,
     details: dict[str, Any] | None = None,
     ip: str | None = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """Append one entry at the tip of the chain and return it (public shape).
+
+    `key` makes the append idempotent: an entry already recorded under that key is returned
+    instead of a second one (the payments outbox drains may run twice after a crash).
 
     Read the highest `seq`, insert `seq + 1` chained to its hash; if another writer took that
     number first (duplicate key on `seq`), back off with jitter and retry from a fresh read.
@@ -161,25 +165,29 @@ async def record(
     # One append at a time per process: concurrent requests of one replica would otherwise all
     # race for the same seq and retry (measured: 17 % of a payout's CPU, docs/performance.md).
     async with _append_lock():
-        return await _append(coll, base, action)
+        if key is not None:
+            earlier = await coll.find_one({"key": key})
+            if earlier is not None:
+                return public(earlier)
+        return await _append(coll, base, action, key)
 
 
-async def _append(coll: Any, base: dict[str, Any], action: str) -> dict[str, Any]:
+async def _append(coll: Any, base: dict[str, Any], action: str, key: str | None = None) -> dict[str, Any]:
     from core.security import audit_keys  # PostgreSQL and the keyring: loaded when first needed
 
-    key = await audit_keys.active_key()
+    seal = await audit_keys.active_key()
     for attempt in range(1, MAX_ATTEMPTS + 1):
         tip = await coll.find_one({}, sort=[("seq", DESCENDING)], projection={"seq": 1, "hash": 1})
         entry = {
             "seq": (tip["seq"] + 1) if tip else 1,
             "at": _now(),
             **base,
-            "key_id": key.id,
+            "key_id": seal.id,
             "prev_hash": tip["hash"] if tip else GENESIS_HASH,
         }
-        entry["hash"] = keyed_hash(entry, key.key)
+        entry["hash"] = keyed_hash(entry, seal.key)
         try:
-            await coll.insert_one({"_id": new_id("aud"), **entry})
+            await coll.insert_one({"_id": new_id("aud"), "key": key or new_id("audk"), **entry})
         except DuplicateKeyError:
             # Lost the race for this seq: wait a little (growing, jittered) and re-read the tip.
             await asyncio.sleep(random.uniform(0, min(0.1, 0.002 * 2 ** min(attempt, 6))))

@@ -12,6 +12,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from core.ids import new_id
+from core.job_refs import DELIVER_WEBHOOK, DeliveryArgs
 from core.jobs_client import enqueue
 from core.resources import Resources
 from core.timeutil import iso, utcnow
@@ -24,6 +25,9 @@ EVENT_TYPES = (
     "payout.succeeded",
     "payout.failed",
     "payout.reversed",
+    "refund.processing",
+    "refund.succeeded",
+    "refund.failed",
 )
 
 
@@ -91,5 +95,6 @@ async def ensure_delivery(res: Resources, event: dict[str, Any]) -> dict[str, An
         found = await db.webhook_deliveries.find_one({"event_id": event["_id"]})
         assert found is not None
         return found
-    await enqueue(res.queue, "deliver_webhook", key=f"{delivery['_id']}:0", delivery_id=delivery["_id"], attempt=0)
+    args = DeliveryArgs(delivery_id=delivery["_id"], attempt=0)
+    await enqueue(res.queue, DELIVER_WEBHOOK, args, key=f"{delivery['_id']}:0")
     return delivery

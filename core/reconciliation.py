@@ -22,9 +22,11 @@ from pymongo.errors import DuplicateKeyError
 from core.ledger.amounts import PLATFORM_PROVIDER_FEES, PLATFORM_REVENUE, available, clearing, fees_payable, reserved
 from core.ledger.posting import Entry, load_entries
 from core.observability.metrics import RECONCILIATION_MISMATCHES
+from core.payments.model import COLLECTION, Kind
+from core.payments.model import FINAL as FINAL_OF
 from core.resources import Resources
 from core.settlement import day_bounds, parse_day
-from core.storage.mongo import update_doc
+from core.storage.mongo import compare_and_set
 from core.storage.postgres import sql
 from core.timeutil import iso, utcnow
 
@@ -32,7 +34,7 @@ log = structlog.get_logger("reconciliation")
 
 REPORTS = "reconciliation_reports"
 IN_PROGRESS_WINDOW = timedelta(minutes=5)
-FINAL = {"payins": ("succeeded", "failed", "expired"), "payouts": ("succeeded", "failed", "reversed")}
+FINAL = {COLLECTION[k]: tuple(FINAL_OF[k]) for k in (Kind.PAYIN, Kind.PAYOUT)}
 # The entry kinds a payin or payout causes; other kinds (adjustments, settlements) are not theirs.
 TRANSACTION_KINDS = (
     "payin_succeeded",
@@ -221,12 +223,12 @@ async def reconcile(res: Resources, day: date | str) -> dict[str, Any]:
 async def _store(collection: Any, doc_id: str, report: dict[str, Any]) -> None:
     """Replace the day's report, or insert the first one. Not `replace_one(upsert=True)`: the
     MongoDB-compatible server used in development refuses that on an existing document."""
-    if await update_doc(collection, doc_id, lambda _old: dict(report)) is not None:
+    if await compare_and_set(collection, doc_id, lambda _old: dict(report)) is not None:
         return
     try:
         await collection.insert_one({"_id": doc_id, **report, "version": 0})
     except DuplicateKeyError:  # a concurrent run inserted it first: replace theirs
-        await update_doc(collection, doc_id, lambda _old: dict(report))
+        await compare_and_set(collection, doc_id, lambda _old: dict(report))
 
 
 def report_id(day: date) -> str:

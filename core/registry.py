@@ -1,15 +1,18 @@
 """Discovery of functions and jobs: adding an endpoint or a job is adding one file.
 
 A function module under `functions/` declares `ROLE` (a role name or a tuple of them) and
-exactly one Litestar route handler. A job module under `jobs/` defines an async function named
-after the module, and optionally `CRON` (a cron expression) and `TIMEOUT` / `RETRIES`.
-Anything else stops start-up with a message naming the module.
+exactly one Litestar route handler. A job module under `jobs/` implements one of the references core
+declares (core/job_refs.py): `JOB = <that reference>` and an async function named after the
+module taking `(ctx, args: <the reference's arguments struct>)`. A module that matches no
+reference, or a reference no module implements, stops start-up with a message naming it.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -18,6 +21,7 @@ from typing import Any
 from litestar.handlers import HTTPRouteHandler
 
 from core.config import ROLES
+from core.jobs_client import JobRef
 
 
 class DiscoveryError(Exception):
@@ -36,12 +40,17 @@ class FunctionSpec:
 
 @dataclass(frozen=True)
 class JobSpec:
-    name: str
+    ref: JobRef[Any]
     module: str
-    function: Callable[..., Any]
-    cron: str | None
-    timeout: int
-    retries: int
+    function: Callable[..., Any]  # async (ctx, args) -> result
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    @property
+    def cron(self) -> str | None:
+        return self.ref.cron
 
 
 def _walk(package: str) -> list[ModuleType]:
@@ -100,23 +109,39 @@ def discover_functions(package: str = "functions") -> list[FunctionSpec]:
     return sorted(specs, key=lambda s: s.name)
 
 
-def discover_jobs(package: str = "jobs") -> list[JobSpec]:
-    specs = []
-    for module in _walk(package):
-        name = module.__name__.rsplit(".", 1)[-1]
-        function = getattr(module, name, None)
-        if function is None or not callable(function):
-            raise DiscoveryError(f"{module.__name__}: defines no job function named {name!r}")
-        specs.append(
-            JobSpec(
-                name=name,
-                module=module.__name__,
-                function=function,
-                cron=getattr(module, "CRON", None),
-                timeout=int(getattr(module, "TIMEOUT", 60)),
-                retries=int(getattr(module, "RETRIES", 5)),
-            )
+def _job_spec(module: ModuleType) -> JobSpec:
+    name = module.__name__.rsplit(".", 1)[-1]
+    ref = getattr(module, "JOB", None)
+    if not isinstance(ref, JobRef):
+        raise DiscoveryError(f"{module.__name__}: declares no JOB (a reference from core/job_refs.py)")
+    if ref.name != name:
+        raise DiscoveryError(f"{module.__name__}: JOB is {ref.name!r}; a job module is named after its job")
+    function = getattr(module, name, None)
+    if function is None or not inspect.iscoroutinefunction(function):
+        raise DiscoveryError(f"{module.__name__}: defines no async job function named {name!r}")
+    params = list(inspect.signature(function).parameters.values())
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception as exc:
+        raise DiscoveryError(f"{module.__name__}: cannot resolve the annotations of {name} ({exc})") from exc
+    if len(params) != 2 or hints.get(params[1].name) is not ref.args:
+        raise DiscoveryError(
+            f"{module.__name__}: {name} must take (ctx, args: {ref.args.__name__}) as JOB {ref.name!r} declares"
         )
+    return JobSpec(ref=ref, module=module.__name__, function=function)
+
+
+def discover_jobs(package: str = "jobs", refs: tuple[JobRef[Any], ...] | None = None) -> list[JobSpec]:
+    """Every job module matched to its reference; `refs` defaults to core/job_refs.ALL."""
+    if refs is None:
+        from core.job_refs import ALL as refs
+    specs = [_job_spec(module) for module in _walk(package)]
+    implemented = {s.name for s in specs}
+    declared = {r.name for r in refs}
+    if missing := sorted(declared - implemented):
+        raise DiscoveryError(f"{package}: no module implements job(s) {', '.join(missing)} (core/job_refs.py)")
+    if unknown := sorted(implemented - declared):
+        raise DiscoveryError(f"{package}.{unknown[0]}: job {unknown[0]!r} is not declared in core/job_refs.py")
     return sorted(specs, key=lambda s: s.name)
 
 

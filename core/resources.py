@@ -18,6 +18,8 @@ from redis.asyncio import Redis
 from saq import Queue
 
 from core.config import Settings
+from core.jobs_client import carry_context
+from core.providers.directory import PleDirectory
 from core.storage import postgres
 from core.storage.mongo import Mongo
 from core.storage.redis import open_queue, open_redis
@@ -31,6 +33,7 @@ class Resources:
     mongo: Mongo
     redis: Redis
     queue: Queue
+    ples: PleDirectory
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def check(self) -> dict[str, str]:
@@ -58,8 +61,10 @@ async def open_resources(settings: Settings, *, pool_size: int = 10) -> AsyncIte
     mongo = Mongo(settings.mongo_url, settings.mongo_database)
     redis = open_redis(settings.redis_url)
     queue = open_queue(settings.redis_url)
+    queue.register_before_enqueue(carry_context)
     await queue.connect()
-    resources = Resources(settings=settings, mongo=mongo, redis=redis, queue=queue)
+    ples = PleDirectory(settings.secrets_master_keys)
+    resources = Resources(settings=settings, mongo=mongo, redis=redis, queue=queue, ples=ples)
     try:
         yield resources
     finally:

@@ -11,11 +11,13 @@ import contextlib
 import time
 from typing import Any
 
+import msgspec
 import structlog
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 from saq import CronJob, Queue, Worker
 
+from core.jobs_client import CONTEXT_META
 from core.observability.metrics import JOB_DURATION, JOB_RUNS, QUEUE_DEPTH, QUEUE_OLDEST_AGE
 from core.observability.tracing import context_from_traceparent, link_to, origin_of
 from core.registry import JobSpec
@@ -23,9 +25,8 @@ from core.resources import Resources
 
 log = structlog.get_logger("worker")
 _tracer = trace.get_tracer("gateway.jobs")
-CONTEXT_KWARG = "_context"  # request_id and trace context carried from the enqueuer
 QUEUE_GAUGE_INTERVAL_SECONDS = 5.0
-_ORIGIN_OBJECTS = ("payin_id", "payout_id")
+_ORIGIN_OBJECTS = ("payin_id", "payout_id", "refund_id")
 
 
 class EmbeddedWorker(Worker):
@@ -51,13 +52,15 @@ async def _link_to_origin(ctx: dict[str, Any], span: trace.Span, carried: dict[s
 
 
 def instrument(spec: JobSpec) -> Any:
-    """Wrap a job so every run is traced (child of the enqueuer's span), logged with its context,
-    timed and counted."""
+    """Wrap a job so its keyword arguments arrive as its typed arguments struct, and every run is
+    traced (child of the enqueuer's span, from `job.meta`), logged with its context, timed and
+    counted."""
 
     async def run(ctx: dict[str, Any], **kwargs: Any) -> Any:
-        carried = dict(kwargs.pop(CONTEXT_KWARG, None) or {})
-        parent = context_from_traceparent(carried.pop("traceparent", None))
         job = ctx.get("job")
+        carried = dict((getattr(job, "meta", None) or {}).get(CONTEXT_META) or {})
+        parent = context_from_traceparent(carried.pop("traceparent", None))
+        args = msgspec.convert(kwargs, spec.ref.args)  # ValidationError: the job fails, named
         bound = {"job": spec.name, "job_id": getattr(job, "key", None), **carried}
         attributes = {"gateway.job": spec.name, "messaging.system": "saq"}
         if job is not None:
@@ -76,7 +79,7 @@ def instrument(spec: JobSpec) -> Any:
             ) as span,
         ):
             try:
-                result = await spec.function(ctx, **kwargs)
+                result = await spec.function(ctx, args)
             except Exception as exc:
                 elapsed = time.perf_counter() - started
                 JOB_RUNS.add(1, {"job": spec.name, "outcome": "failure"})
@@ -117,27 +120,13 @@ async def _keep_queue_gauges_fresh(queue: Queue) -> None:
         await asyncio.sleep(QUEUE_GAUGE_INTERVAL_SECONDS)
 
 
-SWEEP_ABORT_WAIT_SECONDS = 0.2
-
-
-def _sweep_quickly(queue: Queue) -> None:
-    """saq's sweep waits 5 s for each stuck job's worker to acknowledge the abort; a SIGKILLed
-    worker never does, so 20 jobs of one dead worker took minutes to recover (and stuck cron jobs
-    blocked their next ticks meanwhile). Wait briefly instead: the job is retried either way."""
-    original = queue.sweep
-
-    async def sweep(lock: int = 60, abort: float = SWEEP_ABORT_WAIT_SECONDS) -> list[str]:
-        return await original(lock, abort)
-
-    queue.sweep = sweep  # type: ignore[method-assign]
-
-
 def build_worker(queue: Queue, resources: Resources, jobs: list[JobSpec]) -> Worker:
-    _sweep_quickly(queue)
     functions = [instrument(j) for j in jobs]
     by_name = {f.__qualname__: f for f in functions}
     cron_jobs = [
-        CronJob(by_name[j.name], cron=j.cron, unique=True, timeout=j.timeout, retries=j.retries) for j in jobs if j.cron
+        CronJob(by_name[j.name], cron=j.cron, unique=True, timeout=j.ref.timeout, retries=j.ref.retries)
+        for j in jobs
+        if j.cron
     ]
 
     async def startup(ctx: dict[str, Any]) -> None:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.job_refs import DELIVER_WEBHOOK, DeliveryArgs
 from core.webhooks.delivery import deliver
 
+JOB = DELIVER_WEBHOOK
 
-async def deliver_webhook(ctx: dict[str, Any], *, delivery_id: str, attempt: int, manual: bool = False) -> str:
-    return await deliver(ctx["resources"], delivery_id, int(attempt), manual=bool(manual))
+
+async def deliver_webhook(ctx: dict[str, Any], args: DeliveryArgs) -> str:
+    return await deliver(ctx["resources"], args.delivery_id, args.attempt, manual=args.manual)

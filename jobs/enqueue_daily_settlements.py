@@ -7,22 +7,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.jobs_client import enqueue
+from core.job_refs import ENQUEUE_DAILY_SETTLEMENTS, SETTLE_PROVIDER_FEES, SettleArgs
+from core.jobs_client import NoArgs, enqueue
 from core.routing import active_ples
 from core.settlement import previous_utc_day
 
-CRON = "15 0 * * *"
-TIMEOUT = 120
+JOB = ENQUEUE_DAILY_SETTLEMENTS
 
 
-async def enqueue_daily_settlements(ctx: dict[str, Any]) -> dict[str, Any]:
+async def enqueue_daily_settlements(ctx: dict[str, Any], args: NoArgs) -> dict[str, Any]:
     day = previous_utc_day().isoformat()
     queue = ctx["resources"].queue
     queued = []
     for ple in await active_ples():
-        job = await enqueue(
-            queue, "settle_provider_fees", key=f"settle:{ple['id']}:{day}", timeout=120, ple_id=ple["id"], date=day
-        )
+        settle = SettleArgs(ple_id=ple["id"], date=day)
+        job = await enqueue(queue, SETTLE_PROVIDER_FEES, settle, key=f"settle:{ple['id']}:{day}")
         if job is not None:
             queued.append(ple["id"])
     return {"date": day, "queued": queued}

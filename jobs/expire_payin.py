@@ -1,14 +1,14 @@
-"""Scheduled at a payin's expires_at: expire it if still pending, after asking the provider."""
+"""At a payin's expires_at: ask the provider first, expire only an unpaid payin (§4.5, §7)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from core.payments.payins import check_with_provider, schedule_expiry
+from core.job_refs import EXPIRE_PAYIN, PayinArgs
+from core.payments.payins import expire_payin as expire
+
+JOB = EXPIRE_PAYIN
 
 
-async def expire_payin(ctx: dict[str, Any], *, payin_id: str) -> str:
-    status = await check_with_provider(ctx["resources"], payin_id, source="expire_payin")
-    if status == "pending":  # not due yet (clock skew between roles): look again at expires_at
-        await schedule_expiry(ctx["resources"], payin_id, retry=True)
-    return status
+async def expire_payin(ctx: dict[str, Any], args: PayinArgs) -> str:
+    return str(await expire(ctx["resources"], args.payin_id))

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.job_refs import MEASURE_QUEUE
+from core.jobs_client import NoArgs
 from core.worker import measure_queue as measure
 
-CRON = "* * * * *"
+JOB = MEASURE_QUEUE
 
 
-async def measure_queue(ctx: dict[str, Any]) -> dict[str, float]:
+async def measure_queue(ctx: dict[str, Any], args: NoArgs) -> dict[str, float]:
     return await measure(ctx["resources"].queue)

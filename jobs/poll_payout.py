@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.payments.payouts import poll_once
+from core.job_refs import POLL_PAYOUT, PollArgs
+from core.payments import submission
+from core.payments.payouts import SUBMITTER
+
+JOB = POLL_PAYOUT
 
 
-async def poll_payout(ctx: dict[str, Any], *, payout_id: str, attempt: int = 1) -> str:
-    return await poll_once(ctx["resources"], payout_id, attempt)
+async def poll_payout(ctx: dict[str, Any], args: PollArgs) -> str:
+    return await submission.poll(ctx["resources"], SUBMITTER, args)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.job_refs import RECONCILE, ReconcileArgs
 from core.reconciliation import reconcile as run_reconciliation
 from core.settlement import previous_utc_day
 
-CRON = "30 0 * * *"
-TIMEOUT = 600
+JOB = RECONCILE
 
 
-async def reconcile(ctx: dict[str, Any], *, date: str | None = None) -> dict[str, Any]:
-    report = await run_reconciliation(ctx["resources"], date or previous_utc_day())
+async def reconcile(ctx: dict[str, Any], args: ReconcileArgs) -> dict[str, Any]:
+    report = await run_reconciliation(ctx["resources"], args.date or previous_utc_day())
     return {"date": report["date"], "checked": report["checked"], "mismatches": len(report["mismatches"])}

@@ -7,11 +7,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-CRON = "* * * * *"
+from core.job_refs import RECORD_CRON_TICK
+from core.jobs_client import NoArgs
+
 TICKS_KEY = "gw:cron:ticks"
 
 
-async def record_cron_tick(ctx: dict[str, Any]) -> dict[str, Any]:
+JOB = RECORD_CRON_TICK
+
+
+async def record_cron_tick(ctx: dict[str, Any], args: NoArgs) -> dict[str, Any]:
     job = ctx.get("job")
     scheduled = getattr(job, "scheduled", 0) or datetime.now(UTC).timestamp()
     minute = datetime.fromtimestamp(scheduled, UTC).strftime("%Y-%m-%dT%H:%MZ")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.job_refs import SETTLE_PROVIDER_FEES, SettleArgs
 from core.settlement import settle_ple_fees
 
-TIMEOUT = 120
+JOB = SETTLE_PROVIDER_FEES
 
 
-async def settle_provider_fees(ctx: dict[str, Any], *, ple_id: str, date: str) -> dict[str, Any]:
-    return await settle_ple_fees(ctx["resources"], ple_id, date, actor="system:settlement")
+async def settle_provider_fees(ctx: dict[str, Any], args: SettleArgs) -> dict[str, Any]:
+    return await settle_ple_fees(ctx["resources"], args.ple_id, args.date, actor="system:settlement")

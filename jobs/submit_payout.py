@@ -1,14 +1,17 @@
-"""Resubmit a payout whose submission went unanswered (timeout, 5xx): same id, never a second payout."""
+"""Resubmit a payout whose submission went unanswered, with the same id (the provider's
+idempotency key: never a second payout)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from core.payments.payouts import submit_payout as submit
+from core.job_refs import SUBMIT_PAYOUT, SubmitArgs
+from core.payments import submission
+from core.payments.payouts import SUBMITTER
 
-RETRIES = 3
+JOB = SUBMIT_PAYOUT
 
 
-async def submit_payout(ctx: dict[str, Any], *, payout_id: str) -> str:
-    doc = await submit(ctx["resources"], payout_id, source="resubmit")
-    return str(doc["status"])
+async def submit_payout(ctx: dict[str, Any], args: SubmitArgs) -> str:
+    payout = await submission.resubmit(ctx["resources"], SUBMITTER, args.id, source="resubmit")
+    return "missing" if payout is None else str(payout.status)

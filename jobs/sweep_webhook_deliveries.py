@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.job_refs import SWEEP_WEBHOOK_DELIVERIES
+from core.jobs_client import NoArgs
 from core.webhooks.delivery import sweep
 
-CRON = "* * * * *"
+JOB = SWEEP_WEBHOOK_DELIVERIES
 
 
-async def sweep_webhook_deliveries(ctx: dict[str, Any]) -> dict[str, int]:
+async def sweep_webhook_deliveries(ctx: dict[str, Any], args: NoArgs) -> dict[str, int]:
     return await sweep(ctx["resources"])

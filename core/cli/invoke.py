@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import msgspec
 import orjson
 
 from core.cli.output import cli_settings, emit
@@ -115,6 +116,10 @@ def invoke_job(name: str, kwargs_json: str) -> None:
         raise click.UsageError(f"--kwargs is not JSON: {exc}") from None
     if not isinstance(kwargs, dict):
         raise click.UsageError("--kwargs must be a JSON object")
+    try:  # the job's own arguments struct says what is missing or wrong, before anything runs
+        msgspec.convert(kwargs, spec.ref.args)
+    except msgspec.ValidationError as exc:
+        raise click.UsageError(f"--kwargs do not fit {spec.ref.args.__name__}: {exc}") from None
 
     async def work(resources: Any) -> Any:
         return await instrument(spec)({"resources": resources, "job": None}, **kwargs)

@@ -6,16 +6,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+import msgspec
+
 from core.dashboard.web import Page
-from core.payments.listing import list_transactions
-from core.payments.payins import public_payin
-from core.payments.payouts import public_payout
+from core.payments.kinds import MACHINES
+from core.payments.listing import ListFilters, list_transactions
+from core.payments.model import STATUSES, Kind
 
 PAGE_SIZE = 25
-KINDS: dict[str, dict[str, Any]] = {
-    "payin": {"shape": public_payin, "statuses": ("pending", "succeeded", "failed", "expired")},
-    "payout": {"shape": public_payout, "statuses": ("pending", "processing", "succeeded", "failed", "reversed")},
-}
 
 
 def _day(text: str) -> datetime | None:
@@ -24,12 +22,12 @@ def _day(text: str) -> datetime | None:
 
 async def transactions_page(page: Page, kind: str) -> dict[str, Any]:
     """The template context of /payins or /payouts, scoped to the signed-in merchant."""
-    spec = KINDS[kind]
+    statuses = STATUSES[Kind(kind)]
     params = page.request.query_params
     filters = {name: (params.get(name) or "").strip() for name in ("status", "reference", "created_from", "created_to")}
     after = (params.get("starting_after") or "").strip()[:64] or None
     error = None
-    if filters["status"] and filters["status"] not in spec["statuses"]:
+    if filters["status"] and filters["status"] not in statuses:
         filters["status"] = ""
     try:
         created_gte = _day(filters["created_from"])
@@ -37,22 +35,26 @@ async def transactions_page(page: Page, kind: str) -> dict[str, Any]:
     except ValueError:
         created_gte = to_day = None
         error = "Dates must be given as YYYY-MM-DD."
-    rows, has_more = await list_transactions(
-        page.resources.mongo.db[f"{kind}s"],
-        spec["shape"],
+    found, has_more = await list_transactions(
+        page.resources,
+        Kind(kind),
         merchant_id=page.merchant_id,
         limit=PAGE_SIZE,
         starting_after=after,
-        status=filters["status"] or None,
-        reference=filters["reference"] or None,
-        created_gte=created_gte,
-        created_lt=to_day + timedelta(days=1) if to_day else None,  # "before" includes that day
+        filters=ListFilters(
+            status=filters["status"] or None,
+            reference=filters["reference"] or None,
+            created_gte=created_gte,
+            created_lt=to_day + timedelta(days=1) if to_day else None,  # "before" includes that day
+        ),
     )
+    view = MACHINES[Kind(kind)].view
+    rows = [msgspec.to_builtins(view(t)) for t in found]
     return {
         "kind": kind,
         "title": f"{kind.capitalize()}s",
         "base": f"/{kind}s",
-        "statuses": spec["statuses"],
+        "statuses": statuses,
         "filters": filters,
         "rows": rows,
         "has_more": has_more,

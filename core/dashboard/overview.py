@@ -10,15 +10,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core.ledger.queries import merchant_balances
+from core.payments.model import FINAL, Kind
 from core.resources import Resources
 
 DAYS = 30
-FINAL = {"payins": ("succeeded", "failed", "expired"), "payouts": ("succeeded", "failed", "reversed")}
 
 
 def _stats(docs: list[dict[str, Any]], kind: str) -> dict[str, Any]:
     succeeded = [d for d in docs if d["status"] == "succeeded"]
-    decided = [d for d in docs if d["status"] in FINAL[kind]]
+    decided = [d for d in docs if d["status"] in FINAL[Kind(kind.removesuffix("s"))]]
     return {
         "count": len(docs),
         "succeeded": len(succeeded),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from litestar.params import QueryParameter
@@ -18,5 +19,5 @@ def checked_limit(limit: int) -> int:
     return limit
 
 
-def page(data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+def page(data: Sequence[Any], has_more: bool) -> dict[str, Any]:
     return {"object": "list", "data": data, "has_more": has_more}

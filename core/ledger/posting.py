@@ -30,6 +30,20 @@ from core.storage.postgres import engine, sql
 PostingSpec = tuple[str, str, int]  # (account_code, currency, signed amount: credit > 0)
 
 
+@dataclass(frozen=True, slots=True)
+class EntrySpec:
+    """A journal entry still to post: what `post_entry` takes, as one value. The transfers of
+    core/ledger/transfers.py build these, so a caller can post them now or check later which of
+    them exist (`missing_keys`) without composing postings by hand."""
+
+    kind: str
+    key: str  # the idempotency key: posting the same spec twice posts once
+    transaction_id: str
+    postings: tuple[PostingSpec, ...]
+    merchant_id: str | None = None
+    metadata: dict[str, object] = field(default_factory=dict)
+
+
 class InsufficientFunds(Exception):
     """A posting would take a merchant account below zero; nothing was written."""
 
@@ -142,6 +156,20 @@ async def load_entries(where: str, *args: Any) -> list[Entry]:
 async def entry_by_key(idempotency_key: str) -> Entry | None:
     found = await load_entries("idempotency_key = {}", idempotency_key)
     return found[0] if found else None
+
+
+async def post(spec: EntrySpec) -> Entry | None:
+    return await post_entry(
+        spec.kind, spec.key, spec.transaction_id, spec.postings, spec.merchant_id, dict(spec.metadata)
+    )
+
+
+async def missing_keys(keys: Sequence[str]) -> set[str]:
+    """The idempotency keys among `keys` that no entry has yet: one indexed query, no locks."""
+    if not keys:
+        return set()
+    rows = await sql("SELECT idempotency_key FROM journal_entries WHERE idempotency_key = ANY({}::text[])", list(keys))
+    return set(keys) - {r["idempotency_key"] for r in rows}
 
 
 async def post_entry(

@@ -21,11 +21,11 @@ from core.ledger.amounts import (
     fees_payable,
     reserved,
 )
-from core.ledger.posting import Entry, PostingSpec, post_entry
+from core.ledger.posting import Entry, EntrySpec, PostingSpec, post, post_entry
 
 
-def _transfer(source: str, target: str, currency: str, amount: int) -> list[PostingSpec]:
-    return [(source, currency, -amount), (target, currency, amount)]
+def _transfer(source: str, target: str, currency: str, amount: int) -> tuple[PostingSpec, ...]:
+    return ((source, currency, -amount), (target, currency, amount))
 
 
 def _money(currency: str, amount: int, fee: int = 0) -> None:
@@ -34,104 +34,128 @@ def _money(currency: str, amount: int, fee: int = 0) -> None:
     check_amount(fee, "fee")
 
 
-async def credit_payin(
-    payin_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int
-) -> Entry | None:
+def payin_credit(payin_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int) -> EntrySpec:
     """Payin succeeded: amount - fee from PLE clearing to merchant available, fee to revenue."""
     check_id(merchant_id, "merchant_id")
     check_id(ple_id, "ple_id")
     _money(currency, amount, fee)
     if fee > amount:
         raise ValueError("fee exceeds the payin amount")
-    return await post_entry(
-        "payin_succeeded",
-        f"payin:{payin_id}:succeeded",
-        payin_id,
-        _transfer(clearing(ple_id), available(merchant_id), currency, amount - fee)
+    return EntrySpec(
+        kind="payin_succeeded",
+        key=f"payin:{payin_id}:succeeded",
+        transaction_id=payin_id,
+        postings=_transfer(clearing(ple_id), available(merchant_id), currency, amount - fee)
         + _transfer(clearing(ple_id), PLATFORM_REVENUE, currency, fee),
         merchant_id=merchant_id,
         metadata={"amount": amount, "fee": fee, "ple_id": ple_id},
     )
 
 
-async def hold_payout_funds(payout_id: str, merchant_id: str, currency: str, amount: int, fee: int) -> Entry | None:
+async def credit_payin(
+    payin_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int
+) -> Entry | None:
+    return await post(payin_credit(payin_id, merchant_id, ple_id, currency, amount, fee))
+
+
+def payout_hold(payout_id: str, merchant_id: str, currency: str, amount: int, fee: int) -> EntrySpec:
     """Payout created: amount + fee from merchant available to merchant reserved.
 
     Raises InsufficientFunds when available < amount + fee (nothing written)."""
     check_id(merchant_id, "merchant_id")
     _money(currency, amount, fee)
-    return await post_entry(
-        "payout_hold",
-        f"payout:{payout_id}:hold",
-        payout_id,
-        _transfer(available(merchant_id), reserved(merchant_id), currency, amount + fee),
+    return EntrySpec(
+        kind="payout_hold",
+        key=f"payout:{payout_id}:hold",
+        transaction_id=payout_id,
+        postings=_transfer(available(merchant_id), reserved(merchant_id), currency, amount + fee),
         merchant_id=merchant_id,
         metadata={"amount": amount, "fee": fee},
     )
 
 
-async def settle_payout(
-    payout_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int
-) -> Entry | None:
+async def hold_payout_funds(payout_id: str, merchant_id: str, currency: str, amount: int, fee: int) -> Entry | None:
+    return await post(payout_hold(payout_id, merchant_id, currency, amount, fee))
+
+
+def payout_settlement(payout_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int) -> EntrySpec:
     """Payout succeeded: amount from merchant reserved to PLE clearing, fee to revenue."""
     check_id(merchant_id, "merchant_id")
     check_id(ple_id, "ple_id")
     _money(currency, amount, fee)
-    return await post_entry(
-        "payout_succeeded",
-        f"payout:{payout_id}:succeeded",
-        payout_id,
-        _transfer(reserved(merchant_id), clearing(ple_id), currency, amount)
+    return EntrySpec(
+        kind="payout_succeeded",
+        key=f"payout:{payout_id}:succeeded",
+        transaction_id=payout_id,
+        postings=_transfer(reserved(merchant_id), clearing(ple_id), currency, amount)
         + _transfer(reserved(merchant_id), PLATFORM_REVENUE, currency, fee),
         merchant_id=merchant_id,
         metadata={"amount": amount, "fee": fee, "ple_id": ple_id},
     )
 
 
-async def release_payout_funds(payout_id: str, merchant_id: str, currency: str, amount: int, fee: int) -> Entry | None:
+async def settle_payout(
+    payout_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int
+) -> Entry | None:
+    return await post(payout_settlement(payout_id, merchant_id, ple_id, currency, amount, fee))
+
+
+def payout_release(payout_id: str, merchant_id: str, currency: str, amount: int, fee: int) -> EntrySpec:
     """Payout failed: amount + fee from merchant reserved back to merchant available."""
     check_id(merchant_id, "merchant_id")
     _money(currency, amount, fee)
-    return await post_entry(
-        "payout_failed",
-        f"payout:{payout_id}:failed",
-        payout_id,
-        _transfer(reserved(merchant_id), available(merchant_id), currency, amount + fee),
+    return EntrySpec(
+        kind="payout_failed",
+        key=f"payout:{payout_id}:failed",
+        transaction_id=payout_id,
+        postings=_transfer(reserved(merchant_id), available(merchant_id), currency, amount + fee),
         merchant_id=merchant_id,
         metadata={"amount": amount, "fee": fee},
     )
 
 
-async def reverse_payout(
-    payout_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int
-) -> Entry | None:
+async def release_payout_funds(payout_id: str, merchant_id: str, currency: str, amount: int, fee: int) -> Entry | None:
+    return await post(payout_release(payout_id, merchant_id, currency, amount, fee))
+
+
+def payout_reversal(payout_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int) -> EntrySpec:
     """Payout reversed (after success): amount from PLE clearing and fee from revenue back to
     merchant available."""
     check_id(merchant_id, "merchant_id")
     check_id(ple_id, "ple_id")
     _money(currency, amount, fee)
-    return await post_entry(
-        "payout_reversed",
-        f"payout:{payout_id}:reversed",
-        payout_id,
-        _transfer(clearing(ple_id), available(merchant_id), currency, amount)
+    return EntrySpec(
+        kind="payout_reversed",
+        key=f"payout:{payout_id}:reversed",
+        transaction_id=payout_id,
+        postings=_transfer(clearing(ple_id), available(merchant_id), currency, amount)
         + _transfer(PLATFORM_REVENUE, available(merchant_id), currency, fee),
         merchant_id=merchant_id,
         metadata={"amount": amount, "fee": fee, "ple_id": ple_id},
     )
 
 
-async def accrue_provider_fee(transaction_id: str, ple_id: str, currency: str, provider_fee: int) -> Entry | None:
+async def reverse_payout(
+    payout_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int
+) -> Entry | None:
+    return await post(payout_reversal(payout_id, merchant_id, ple_id, currency, amount, fee))
+
+
+def provider_fee_accrual(transaction_id: str, ple_id: str, currency: str, provider_fee: int) -> EntrySpec:
     """A transaction became final: provider_fee from platform provider_fees to PLE fees_payable."""
     check_id(ple_id, "ple_id")
     _money(currency, provider_fee)
-    return await post_entry(
-        "provider_fee_accrued",
-        f"provider_fee:{transaction_id}",
-        transaction_id,
-        _transfer(PLATFORM_PROVIDER_FEES, fees_payable(ple_id), currency, provider_fee),
+    return EntrySpec(
+        kind="provider_fee_accrued",
+        key=f"provider_fee:{transaction_id}",
+        transaction_id=transaction_id,
+        postings=_transfer(PLATFORM_PROVIDER_FEES, fees_payable(ple_id), currency, provider_fee),
         metadata={"provider_fee": provider_fee, "ple_id": ple_id},
     )
+
+
+async def accrue_provider_fee(transaction_id: str, ple_id: str, currency: str, provider_fee: int) -> Entry | None:
+    return await post(provider_fee_accrual(transaction_id, ple_id, currency, provider_fee))
 
 
 async def settle_provider_fees(

@@ -60,6 +60,18 @@ WEBHOOK_DELIVERIES = _m.create_counter("gateway_webhook_deliveries", description
 PAYOUTS_NEEDING_REVIEW = _m.create_gauge(
     "gateway_payouts_needing_review", description="payouts whose status polling ran out"
 )
+TRANSACTIONS_NEEDING_REVIEW = _m.create_gauge(
+    "gateway_transactions_needing_review",
+    description="payins, payouts and refunds flagged needs_review (polling ran out, amount mismatch)",
+)
+AMOUNT_MISMATCHES = _m.create_counter(
+    "gateway_provider_amount_mismatches", description="provider reports whose amount or currency disagreed"
+)
+CALLBACKS_REJECTED = _m.create_counter(
+    "gateway_provider_callbacks_rejected",
+    description="provider callbacks refused: invalid_signature, ple_mismatch, malformed, unknown_object",
+)
+REFUNDS = _m.create_counter("gateway_refunds", description="refund transitions into a status")
 RECONCILIATION_MISMATCHES = _m.create_gauge(
     "gateway_reconciliation_mismatches", description="mismatches in the latest reconciliation"
 )

@@ -1,56 +1,66 @@
-"""Payout beneficiaries: mode and beneficiary must agree; account numbers leave masked.
+"""Payout beneficiaries at rest: account numbers and VPAs only encrypted (ARCHITECTURE §9).
 
-Limits per mode (minor units, INR): IMPS ₹1 to ₹5,00,000; NEFT ₹1 to ₹1,00,00,000 (the
-gateway's cap); RTGS ₹2,00,000 to ₹1,00,00,000 (RTGS is for large values only); UPI ₹1 to ₹1,00,000.
+The number and the VPA are sealed with the secrets keyring (AES-256-GCM, bound to the payout id,
+so a ciphertext copied onto another payout does not decrypt), and decrypted only to submit the
+payout to its provider. What stays readable is a display mask (last 4 digits; a VPA's first two
+characters and its handle) and a keyed hash (HMAC-SHA256 under a key derived from the primary
+master key, prefixed with that key's id) so an operator can find every payout to one account
+without the number being stored.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any
+import hashlib
+import hmac
 
-from core.payments.validation import bad, check_text
+from core.payments.inputs import BeneficiaryIn
+from core.payments.model import StoredBeneficiary
+from core.security.crypto import Keyring
 
-LIMITS = {
-    "imps": (100, 5_00_000_00),
-    "neft": (100, 1_00_00_000_00),
-    "rtgs": (2_00_000_00, 1_00_00_000_00),
-    "upi": (100, 1_00_000_00),
-}
-_IFSC = re.compile(r"^[A-Z]{4}0[A-Z0-9]{6}$")
-_ACCOUNT = re.compile(r"^[0-9]{6,18}$")
-_VPA = re.compile(r"^[A-Za-z0-9._\-]{2,256}@[A-Za-z][A-Za-z0-9]{1,63}$")
+_SEARCH_KEY_LABEL = b"gateway beneficiary search v1"
 
 
-def check(mode: str, beneficiary: dict[str, Any]) -> dict[str, str]:
-    if mode not in LIMITS:
-        raise bad("mode", f"mode must be one of {', '.join(LIMITS)}")
-    name = check_text(str(beneficiary.get("name") or ""), "beneficiary.name", 100)
-    if mode == "upi":
-        vpa = beneficiary.get("vpa")
-        if not vpa:
-            raise bad("beneficiary.vpa", "upi payouts need beneficiary.vpa")
-        if beneficiary.get("account_number") or beneficiary.get("ifsc"):
-            raise bad("beneficiary.account_number", "upi payouts take a vpa, not a bank account")
-        if not _VPA.match(vpa):
-            raise bad("beneficiary.vpa", "vpa must look like name@bank")
-        return {"name": name, "vpa": vpa}
-    if beneficiary.get("vpa"):
-        raise bad("beneficiary.vpa", f"{mode} payouts take account_number and ifsc, not a vpa")
-    account, ifsc = beneficiary.get("account_number"), beneficiary.get("ifsc")
-    if not account:
-        raise bad("beneficiary.account_number", f"{mode} payouts need beneficiary.account_number")
-    if not _ACCOUNT.match(account):
-        raise bad("beneficiary.account_number", "account_number must be 6-18 digits")
-    if not ifsc:
-        raise bad("beneficiary.ifsc", f"{mode} payouts need beneficiary.ifsc")
-    if not _IFSC.match(ifsc):
-        raise bad("beneficiary.ifsc", "ifsc must be 4 letters, a 0, then 6 letters or digits (e.g. HDFC0001234)")
-    return {"name": name, "account_number": account, "ifsc": ifsc}
+def _context(payout_id: str, field: str) -> str:
+    return f"payouts:{payout_id}:{field}"
 
 
-def masked(beneficiary: dict[str, Any]) -> dict[str, Any]:
-    out = dict(beneficiary)
-    if out.get("account_number"):
-        out["account_number"] = "X" * (len(out["account_number"]) - 4) + out["account_number"][-4:]
+def search_hash(ring: Keyring, value: str, kid: str | None = None) -> str:
+    """`kid:hex` keyed hash of a normalised account number or VPA (search, never display)."""
+    kid = kid or ring.primary
+    key = hmac.new(ring.keys[kid], _SEARCH_KEY_LABEL, hashlib.sha256).digest()
+    return f"{kid}:{hmac.new(key, value.strip().lower().encode(), hashlib.sha256).hexdigest()}"
+
+
+def mask_account(number: str) -> str:
+    return "X" * (len(number) - 4) + number[-4:]
+
+
+def mask_vpa(vpa: str) -> str:
+    name, _, handle = vpa.partition("@")
+    return f"{name[:2]}***@{handle}"
+
+
+def seal(ring: Keyring, payout_id: str, given: BeneficiaryIn) -> StoredBeneficiary:
+    account, vpa = given.account_number, given.vpa
+    return StoredBeneficiary(
+        name=given.name,
+        ifsc=given.ifsc,
+        account_mask=mask_account(account) if account else None,
+        account_enc=ring.encrypt(account, _context(payout_id, "account_number")) if account else None,
+        account_hash=search_hash(ring, account) if account else None,
+        vpa_mask=mask_vpa(vpa) if vpa else None,
+        vpa_enc=ring.encrypt(vpa, _context(payout_id, "vpa")) if vpa else None,
+        vpa_hash=search_hash(ring, vpa) if vpa else None,
+    )
+
+
+def unsealed(ring: Keyring, payout_id: str, stored: StoredBeneficiary) -> dict[str, str]:
+    """What the provider needs to pay: name, and account_number + ifsc or vpa (never stored so)."""
+    out = {"name": stored.name}
+    if stored.account_enc:
+        out["account_number"] = ring.decrypt(stored.account_enc, _context(payout_id, "account_number"))
+    if stored.ifsc:
+        out["ifsc"] = stored.ifsc
+    if stored.vpa_enc:
+        out["vpa"] = ring.decrypt(stored.vpa_enc, _context(payout_id, "vpa"))
     return out

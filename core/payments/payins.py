@@ -1,269 +1,280 @@
-"""Payins (§4.5): create through the routed provider, the state machine, and its effects.
+"""Payins (ARCHITECTURE §4.5): create through the routed provider, learn the outcome, credit once.
 
-States: pending → succeeded | failed | expired; expired → succeeded (late: money that arrived
-is never dropped). On succeeded the ledger credits `amount - fee` and accrues the provider fee,
-with idempotency keys derived from the payin id, so a duplicated callback never credits twice.
+States: pending → succeeded | failed | expired; expired → succeeded (late: money that arrived is
+never dropped). On succeeded the ledger credits `amount - fee` and accrues the provider fee
+(keys derived from the payin id: a duplicated callback never credits twice).
+
+The provider's answer to create can be ambiguous (a timeout after sending, a dropped connection,
+a 5xx): that is never a failure. The payin stays pending, its outcome learned from callbacks and
+bounded status queries (`poll_payin`), and it is only expired after the provider confirms it is
+unpaid. Only a definite answer fails it: the provider's rejection (201, `failed`,
+`provider_rejected`) or a connection refused before anything was sent (502, nothing charged).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 
+import msgspec
 import structlog
 from pymongo.errors import DuplicateKeyError
 
-from core import audit, ledger
+from core import ledger
 from core.errors import ApiError, not_found
-from core.events import record_event
-from core.fees import compute_fees, plan_or_free
 from core.ids import new_id
+from core.job_refs import EXPIRE_PAYIN, POLL_PAYIN, PayinArgs, PollArgs
 from core.jobs_client import enqueue
-from core.merchants.store import fetch_merchant
 from core.observability.metrics import PAYINS
-from core.payments import validation as v
-from core.payments.shape import transaction_fields
-from core.payments.transitions import Effect, apply_effects, transition
-from core.providers.base import PayinRequest, ProviderRejected, ProviderUnavailable
+from core.payments import machine as engine
+from core.payments.context import resolve_route
+from core.payments.inputs import PayinCreate, bad, check_payin
+from core.payments.machine import Machine, StateEffects
+from core.payments.model import (
+    Customer,
+    FailureCode,
+    Kind,
+    Payin,
+    PayinStatus,
+    ProviderReport,
+    Step,
+)
+from core.payments.views import PayinView, payin_view
+from core.providers.base import PayinRequest, PayinResult, ProviderNotFound, ProviderRejected, ProviderUnavailable
 from core.providers.registry import get_adapter
 from core.resources import Resources
-from core.routing import ple_config_by_id, resolve_route
-from core.storage.mongo import update_doc
-from core.timeutil import iso, utcnow
+from core.timeutil import utcnow
 
 log = structlog.get_logger("payins")
-METHODS = ("upi", "bank_transfer", "card")
-FINAL = ("succeeded", "failed", "expired")
-ALLOWED_FROM = {"succeeded": ("pending", "expired"), "failed": ("pending",), "expired": ("pending",)}
+S = PayinStatus
 
 
-@dataclass
-class PayinInput:
-    amount: int
-    currency: str
-    reference: str
-    method: str
-    customer: dict[str, str]
-    expires_in_minutes: int | None = None
-    return_url: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
+def _credit(p: Payin) -> list[ledger.EntrySpec]:
+    return [
+        ledger.payin_credit(p.id, p.merchant_id, p.ple_id, p.currency, p.amount, p.fee),
+        ledger.provider_fee_accrual(p.id, p.ple_id, p.currency, p.provider_fee),
+    ]
 
 
-def public_payin(doc: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **transaction_fields(doc, "payin"),
-        "method": doc["method"],
-        "late": doc.get("late", False),
-        "customer": doc["customer"],
-        "net_amount": doc["amount"] - doc["fee"],
-        "payment_url": doc.get("payment_url"),
-        "instructions": doc.get("instructions"),
-        "expires_at": iso(doc["expires_at"]),
-        "return_url": doc.get("return_url"),
-    }
+MACHINE: Machine[Payin] = Machine(
+    kind=Kind.PAYIN,
+    moves={
+        S.SUCCEEDED: frozenset({S.PENDING, S.EXPIRED}),
+        S.FAILED: frozenset({S.PENDING}),
+        S.EXPIRED: frozenset({S.PENDING}),
+    },
+    effects={
+        S.SUCCEEDED: StateEffects(
+            ledger=_credit,
+            amend=lambda p: msgspec.structs.replace(
+                p,
+                late=p.status == S.EXPIRED,
+                failure_code=p.failure_code if p.failure_code == FailureCode.AMOUNT_MISMATCH else None,
+            ),
+            audit_action=lambda p: "payin.late_succeeded" if p.late else "payin.succeeded",
+        ),
+        S.FAILED: StateEffects(amend=engine.setting(failure_code=FailureCode.PROVIDER_FAILED)),
+        S.EXPIRED: StateEffects(amend=engine.setting(failure_code=FailureCode.EXPIRED)),
+    },
+    view=payin_view,
+    counted=lambda p: PAYINS.add(1, {"status": str(p.status), "method": str(p.method), "provider": p.provider}),
+    poll_job=POLL_PAYIN,
+)
 
 
-def _validate(res: Resources, data: PayinInput) -> int:
-    v.check_amount(data.amount, v.MAX_PAYIN_AMOUNT)
-    v.check_currency(data.currency)
-    v.check_reference(data.reference)
-    if data.method not in METHODS:
-        raise v.bad("method", f"method must be one of {', '.join(METHODS)}")
-    v.check_text(data.customer.get("name", ""), "customer.name", 200)
-    v.check_email(data.customer.get("email", ""))
-    if data.customer.get("phone") is not None:
-        v.check_phone(data.customer["phone"])
-    v.check_metadata(data.metadata)
-    v.check_url(data.return_url, "return_url")
-    minutes = data.expires_in_minutes or res.settings.payin_auto_expire_minutes
-    if not 1 <= minutes <= res.settings.payin_max_expire_minutes:
-        raise v.bad("expires_in_minutes", f"expires_in_minutes must be 1-{res.settings.payin_max_expire_minutes}")
-    return minutes
-
-
-async def create_payin(res: Resources, merchant_id: str, data: PayinInput) -> dict[str, Any]:
-    minutes = _validate(res, data)
-    ple, provider_plan = await resolve_route(res, merchant_id, "payin", data.method)
-    if ple.currency != data.currency:
-        raise ApiError("no_route", f"no provider route for {data.currency} payins", param="currency")
-    merchant = await fetch_merchant(merchant_id)
-    merchant_plan = ((merchant or {}).get("fee_plans") or {}).get("payin", {}).get(data.method) or {}
-    fees = compute_fees(data.amount, plan_or_free(merchant_plan), plan_or_free(provider_plan))
+async def create_payin(res: Resources, merchant_id: str, data: PayinCreate) -> PayinView:
+    check_payin(data, res.settings.payin_max_expire_minutes)
+    route = await resolve_route(res, merchant_id, "payin", data.method, data.currency)
+    fees = route.fees(data.amount)
     if fees.fee >= data.amount:
-        raise v.bad("amount", "amount does not cover the fee")
+        raise bad("amount", "amount does not cover the fee")
     now = utcnow()
-    payin_id = new_id("pi")
-    structlog.contextvars.bind_contextvars(payin_id=payin_id)
-    doc: dict[str, Any] = {
-        "_id": payin_id,
-        "merchant_id": merchant_id,
-        "reference": data.reference,
-        "amount": data.amount,
-        "currency": data.currency,
-        "method": data.method,
-        "customer": data.customer,
-        "return_url": data.return_url,
-        "metadata": data.metadata,
-        "status": "pending",
-        "fee": fees.fee,
-        "provider_fee": fees.provider_fee,
-        "ple_id": ple.ple_id,
-        "provider": ple.provider,
-        "provider_reference": None,
-        "expires_at": now + timedelta(seconds=minutes * res.settings.payin_expiry_unit_seconds),
-        "history": [{"status": "pending", "at": now, "source": "api"}],
-        "effects_pending": False,
-        "created_at": now,
-        "updated_at": now,
-    }
+    minutes = data.expires_in_minutes or res.settings.payin_auto_expire_minutes
+    customer = data.customer
+    payin = Payin(
+        id=new_id("pi"),
+        merchant_id=merchant_id,
+        reference=data.reference,
+        amount=data.amount,
+        currency=data.currency,
+        status=S.PENDING,
+        fee=fees.fee,
+        provider_fee=fees.provider_fee,
+        ple_id=route.ple.ple_id,
+        provider=route.ple.provider,
+        method=data.method,
+        customer=Customer(name=customer.name, email=customer.email, phone=customer.phone),
+        return_url=data.return_url,
+        metadata=dict(data.metadata),
+        expires_at=now + timedelta(seconds=minutes * res.settings.payin_expiry_unit_seconds),
+        history=[Step(status=S.PENDING, at=now, source="api")],
+        submissions=1,
+        created_at=now,
+        updated_at=now,
+    )
+    structlog.contextvars.bind_contextvars(payin_id=payin.id)
+    store = MACHINE.store(res)
     try:
-        await res.mongo.db.payins.insert_one(doc)
+        await store.insert(payin)
     except DuplicateKeyError:
-        existing = await res.mongo.db.payins.find_one({"merchant_id": merchant_id, "reference": data.reference})
+        existing = await store.collection.find_one(
+            {"merchant_id": merchant_id, "reference": data.reference}, {"_id": 1}
+        )
         raise ApiError(
             "duplicate_reference",
             "a payin with this reference exists",
             param="reference",
             extra={"existing_id": existing["_id"] if existing else None},
         ) from None
-    PAYINS.add(1, {"status": "pending", "method": data.method, "provider": ple.provider})
-    adapter = get_adapter(ple.provider, res.settings)
+    MACHINE.counted(payin)
     request = PayinRequest(
-        payin_id=payin_id,
-        amount=data.amount,
-        currency=data.currency,
-        method=data.method,  # type: ignore[arg-type]
-        customer=data.customer,
-        expires_at=doc["expires_at"],
-        return_url=data.return_url,
+        payin_id=payin.id,
+        amount=payin.amount,
+        currency=payin.currency,
+        method=payin.method,
+        customer=msgspec.to_builtins(payin.customer),
+        expires_at=payin.expires_at,
+        return_url=payin.return_url,
     )
     try:
-        result = await adapter.create_payin(ple, request)
+        result = await get_adapter(payin.provider, res.settings).create_payin(route.ple, request)
     except ProviderUnavailable as exc:
-        await fail_payin(res, payin_id, "provider_unavailable", source="api")
-        raise ApiError("provider_unavailable", "the payment provider did not answer; nothing was charged") from exc
-    except ProviderRejected:
-        failed = await fail_payin(res, payin_id, "provider_rejected", source="api")
-        return public_payin(failed or doc)
-    fields = {
-        "provider_reference": result.provider_reference,
-        "payment_url": result.payment_url,
-        "instructions": result.instructions,
-        "updated_at": utcnow(),
-    }
-    stored = await update_doc(res.mongo.db.payins, payin_id, lambda d: {**d, **fields})
-    doc = stored or {**doc, **fields}
-    await schedule_expiry(res, payin_id, expires_at=doc["expires_at"])
-    return public_payin(doc)
-
-
-async def schedule_expiry(res: Resources, payin_id: str, *, expires_at: Any = None, retry: bool = False) -> None:
-    """`expire_payin` at the payin's expires_at (a retry waits at least one more second)."""
-    if expires_at is None:
-        doc = await res.mongo.db.payins.find_one({"_id": payin_id}, {"expires_at": 1})
-        if doc is None:
-            return
-        expires_at = doc["expires_at"]
-    when = max(expires_at.timestamp(), utcnow().timestamp() + 1) if retry else expires_at.timestamp()
-    key = f"expire:{payin_id}:{int(when)}" if retry else f"expire:{payin_id}"
-    await enqueue(res.queue, "expire_payin", key=key, scheduled=when, payin_id=payin_id)
-
-
-async def get_payin(res: Resources, merchant_id: str, payin_id: str) -> dict[str, Any]:
-    doc = await res.mongo.db.payins.find_one({"_id": payin_id, "merchant_id": merchant_id})
-    if doc is None:
-        raise not_found("payin")
-    return public_payin(doc)
-
-
-async def _move(res: Resources, payin_id: str, to: str, source: str, fields: Any) -> dict[str, Any] | None:
-    doc = await transition(
-        res.mongo.db.payins, payin_id, to=to, allowed_from=ALLOWED_FROM[to], source=source, fields=fields
-    )
-    if doc is None:
-        return None
-    PAYINS.add(1, {"status": to, "method": doc["method"], "provider": doc["provider"]})
-    await apply_payin_effects(res, doc)
-    return doc
-
-
-async def succeed_payin(
-    res: Resources, payin_id: str, *, source: str, provider_reference: str | None = None
-) -> dict[str, Any] | None:
-    """Mark paid (also late, after expiry); None when it already was, or cannot be."""
-
-    def fields(doc: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {"failure_code": None, "late": doc["status"] == "expired"}
-        if provider_reference:
-            out["provider_reference"] = provider_reference
-        return out
-
-    return await _move(res, payin_id, "succeeded", source, fields)
-
-
-async def fail_payin(res: Resources, payin_id: str, failure_code: str, *, source: str) -> dict[str, Any] | None:
-    return await _move(res, payin_id, "failed", source, {"failure_code": failure_code})
-
-
-async def expire_payin_now(res: Resources, payin_id: str, *, source: str) -> dict[str, Any] | None:
-    return await _move(res, payin_id, "expired", source, {"failure_code": "expired"})
-
-
-async def apply_payin_effects(res: Resources, doc: dict[str, Any]) -> None:
-    """Ledger, event and audit entry of each state reached; idempotent, re-runnable."""
-
-    async def final(status: str) -> Effect:
-        async def effect(current: dict[str, Any], source: str) -> None:
-            payin_id = current["_id"]
-            if status == "succeeded":
-                await ledger.credit_payin(
-                    payin_id,
-                    current["merchant_id"],
-                    current["ple_id"],
-                    current["currency"],
-                    current["amount"],
-                    current["fee"],
-                )
-                await ledger.accrue_provider_fee(
-                    payin_id, current["ple_id"], current["currency"], current["provider_fee"]
-                )
-            await record_event(
+        if exc.kind == "connect":  # refused before anything was sent: nothing can have been charged
+            await engine.advance(
                 res,
-                merchant_id=current["merchant_id"],
-                type=f"payin.{status}",
-                object_id=payin_id,
-                data=public_payin(current),
+                MACHINE,
+                payin,
+                S.FAILED,
+                source="api",
+                amend=engine.setting(failure_code=FailureCode.PROVIDER_UNAVAILABLE),
             )
-            late = status == "succeeded" and current.get("late")
-            await audit.record(
-                res.mongo,
-                actor=f"system:{source}",
-                target=payin_id,
-                action="payin.late_succeeded" if late else f"payin.{status}",
-                details={"status": status},
+            raise ApiError(
+                "provider_unavailable", "the payment provider could not be reached; nothing was charged"
+            ) from exc
+        log.warning("payin creation unanswered: pending until the provider tells", kind=exc.kind)
+        await engine.poll_later(res, MACHINE, payin, 1)
+        await _schedule_expiry(res, payin)
+        return payin_view(payin)
+    except ProviderRejected as exc:
+        log.info("payin rejected by provider", code=exc.code)
+        failed = await engine.advance(
+            res,
+            MACHINE,
+            payin,
+            S.FAILED,
+            source="api",
+            amend=engine.setting(failure_code=FailureCode.PROVIDER_REJECTED),
+        )
+        return payin_view(failed.obj or payin)
+    payin = await _record_answer(res, payin, result, route.ple.ple_id, source="api")
+    await _schedule_expiry(res, payin)
+    return payin_view(payin)
+
+
+async def _record_answer(res: Resources, payin: Payin, result: PayinResult, ple_id: str, *, source: str) -> Payin:
+    """Keep the provider's reference and payment instructions (only for our amount), then apply
+    its status."""
+    if (result.amount, result.currency) == (payin.amount, payin.currency) and payin.payment_url is None:
+
+        def answered(p: Payin) -> Payin:
+            return msgspec.structs.replace(
+                p,
+                provider_reference=p.provider_reference or result.provider_reference,
+                payment_url=result.payment_url,
+                instructions=result.instructions,
+                updated_at=utcnow(),
             )
 
-        return effect
+        payin = await MACHINE.store(res).update(payin, answered) or payin
+    report = ProviderReport(
+        ple_id=ple_id,
+        status=result.status,
+        amount=result.amount,
+        currency=result.currency,
+        provider_reference=result.provider_reference,
+        source=source,
+    )
+    moved = await engine.apply_report(res, MACHINE, report, payin, drain_now=source != "api")
+    return moved.obj or payin
 
-    await apply_effects(res.mongo.db.payins, doc, {s: await final(s) for s in FINAL})
+
+async def _schedule_expiry(res: Resources, payin: Payin, *, retry: bool = False) -> None:
+    """`expire_payin` at expires_at (a retry, when a clock ran early, at least a second later)."""
+    at = payin.expires_at.timestamp()
+    when = max(at, utcnow().timestamp() + 1) if retry else at
+    key = f"expire:{payin.id}:{int(when)}" if retry else f"expire:{payin.id}"
+    await enqueue(res.queue, EXPIRE_PAYIN, PayinArgs(payin_id=payin.id), key=key, scheduled=when)
 
 
-async def check_with_provider(res: Resources, payin_id: str, *, source: str) -> str:
-    """Ask the provider and apply what it says; expire only a payin it reports unpaid and past
-    its expiry. Returns the payin's status afterwards."""
-    doc = await res.mongo.db.payins.find_one({"_id": payin_id})
-    if doc is None:
+async def get_payin(res: Resources, merchant_id: str, payin_id: str) -> PayinView:
+    payin = await MACHINE.store(res).get(payin_id, merchant_id=merchant_id)
+    if payin is None:
         raise not_found("payin")
-    if doc["status"] not in ("pending", "expired"):
-        return str(doc["status"])
-    ple = await ple_config_by_id(res, doc["ple_id"])
-    result = await get_adapter(ple.provider, res.settings).payin_status(ple, payin_id)
-    if result.status == "succeeded":
-        await succeed_payin(res, payin_id, source=source, provider_reference=result.provider_reference)
-    elif result.status == "failed" and doc["status"] == "pending":
-        await fail_payin(res, payin_id, "provider_failed", source=source)
-    elif doc["status"] == "pending" and doc["expires_at"] <= utcnow():
-        await expire_payin_now(res, payin_id, source=source)
-    fresh = await res.mongo.db.payins.find_one({"_id": payin_id}, {"status": 1})
-    return str(fresh["status"]) if fresh else "unknown"
+    return payin_view(payin)
+
+
+async def check_with_provider(res: Resources, payin_id: str, *, source: str) -> PayinStatus:
+    """Ask the provider and apply what it says; expire only a payin past its expiry that the
+    provider reports unpaid or never received. Returns the payin's status afterwards."""
+    payin = await MACHINE.store(res).get(payin_id)
+    if payin is None:
+        raise not_found("payin")
+    if payin.status not in (S.PENDING, S.EXPIRED):
+        return payin.status
+    ple = await res.ples.get(payin.ple_id)
+    adapter = get_adapter(payin.provider, res.settings)
+    try:
+        result = await adapter.payin_status(ple, payin_id)
+    except ProviderNotFound:
+        result = None
+    if result is None and payin.status == S.PENDING and payin.expires_at > utcnow():
+        # Its creation never reached the provider: submit it again (same id, deduplicated there).
+        try:
+            result = await adapter.create_payin(ple, _request(payin))
+        except (ProviderUnavailable, ProviderRejected) as exc:
+            log.warning("payin resubmission failed", error=str(exc))
+    if result is not None:
+        payin = await _record_answer(res, payin, result, ple.ple_id, source=source)
+    if payin.status == S.PENDING and payin.expires_at <= utcnow() and (result is None or result.status == S.PENDING):
+        payin = (await engine.advance(res, MACHINE, payin, S.EXPIRED, source=source, drain_now=True)).obj or payin
+    return payin.status
+
+
+def _request(p: Payin) -> PayinRequest:
+    return PayinRequest(
+        payin_id=p.id,
+        amount=p.amount,
+        currency=p.currency,
+        method=p.method,
+        customer=msgspec.to_builtins(p.customer),
+        expires_at=p.expires_at,
+        return_url=p.return_url,
+    )
+
+
+async def expire_payin(res: Resources, payin_id: str) -> PayinStatus:
+    """The `expire_payin` job: ask first, expire only what the provider confirms unpaid."""
+    status = await check_with_provider(res, payin_id, source="expire_payin")
+    if status == S.PENDING:  # not due yet (clock skew between roles), or the provider is silent
+        payin = await MACHINE.store(res).get(payin_id)
+        if payin is not None:
+            await _schedule_expiry(res, payin, retry=True)
+    return status
+
+
+async def poll_payin(res: Resources, args: PollArgs) -> str:
+    """The `poll_payin` job, after an ambiguous creation: bounded status queries until the
+    provider answers; when they run out, the expiry (which asks again) decides."""
+    payin = await MACHINE.store(res).get(args.id)
+    if payin is None or payin.status != S.PENDING:
+        return "final"
+    try:
+        status = await check_with_provider(res, args.id, source="poll")
+    except ProviderUnavailable:
+        status = S.PENDING
+    fresh = await MACHINE.store(res).get(args.id)
+    if status == S.PENDING and fresh is not None and fresh.payment_url is None:
+        if args.attempt < res.settings.payout_poll_max_attempts:
+            await engine.poll_later(res, MACHINE, fresh, args.attempt + 1)
+            return "polling"
+        return "left to the expiry check"
+    return str(status)

@@ -11,11 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
-PayinMethod = Literal["upi", "bank_transfer", "card"]
-PayoutMode = Literal["imps", "neft", "rtgs", "upi"]
-PayinStatus = Literal["pending", "succeeded", "failed"]
-PayoutStatus = Literal["pending", "processing", "succeeded", "failed", "reversed"]
-UnavailableKind = Literal["timeout", "connect", "http_5xx", "bad_response"]
+from core.payments.model import Kind, PayinMethod, PayinStatus, PayoutMode, PayoutStatus, RefundStatus
+
+# "connect": refused before anything was sent, so the provider cannot have acted; every other kind
+# leaves the outcome unknown (the request may have arrived): never treat it as a refusal.
+UnavailableKind = Literal["connect", "timeout", "dropped", "http_5xx", "bad_response"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ class PayinRequest:
     amount: int  # minor units
     currency: str
     method: PayinMethod
-    customer: dict[str, Any]
+    customer: dict[str, str]
     expires_at: datetime  # UTC
     return_url: str | None = None
 
@@ -43,9 +43,11 @@ class PayinRequest:
 @dataclass(frozen=True, slots=True)
 class PayinResult:
     provider_reference: str | None
-    status: PayinStatus
+    status: PayinStatus  # pending, succeeded or failed
+    amount: int  # what the provider holds for this payin: checked against ours before use
+    currency: str
     payment_url: str | None = None
-    instructions: dict[str, Any] | None = None
+    instructions: dict[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,14 +56,34 @@ class PayoutRequest:
     amount: int
     currency: str
     mode: PayoutMode
-    beneficiary: dict[str, Any]
+    beneficiary: dict[str, str]  # decrypted for this call only: name and account_number + ifsc, or vpa
     narration: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class PayoutResult:
     provider_reference: str | None
-    status: PayoutStatus
+    status: PayoutStatus  # processing, succeeded, failed or reversed
+    amount: int
+    currency: str
+    failure_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefundRequest:
+    refund_id: str  # also the provider-side idempotency key
+    payin_id: str
+    payin_provider_reference: str | None
+    amount: int
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class RefundResult:
+    provider_reference: str | None
+    status: RefundStatus  # processing, succeeded or failed
+    amount: int
+    currency: str
     failure_code: str | None = None
 
 
@@ -70,10 +92,12 @@ class CallbackEvent:
     """A verified provider callback, its status already in the gateway's vocabulary."""
 
     event_id: str
-    kind: Literal["payin", "payout"]
-    object_id: str  # the gateway's payin/payout id
+    kind: Kind
+    object_id: str  # the gateway's payin/payout/refund id
     provider_reference: str | None
-    status: str  # payin: succeeded|failed|pending; payout: processing|succeeded|failed|reversed
+    status: str  # PayinStatus, PayoutStatus or RefundStatus, by kind
+    amount: int  # what the provider says moved: never applied when it differs from ours
+    currency: str
     occurred_at: datetime | None
     raw: dict[str, Any]
 
@@ -99,6 +123,10 @@ class ProviderRejected(ProviderError):
         super().__init__(f"provider rejected ({code}){': ' + message if message else ''}")
 
 
+class ProviderNotFound(ProviderError):
+    """A status query for an object the provider does not know: its creation never reached it."""
+
+
 class InvalidCallbackSignature(ProviderError):
     """The callback's signature is missing or does not verify with the PLE secret."""
 
@@ -118,6 +146,10 @@ class ProviderAdapter(Protocol):
     async def create_payout(self, ple: PleConfig, req: PayoutRequest) -> PayoutResult: ...
 
     async def payout_status(self, ple: PleConfig, payout_id: str) -> PayoutResult: ...
+
+    async def create_refund(self, ple: PleConfig, req: RefundRequest) -> RefundResult: ...
+
+    async def refund_status(self, ple: PleConfig, refund_id: str) -> RefundResult: ...
 
     def verify_callback(self, secret: str, headers: Mapping[str, str], raw_body: bytes) -> CallbackEvent: ...
 

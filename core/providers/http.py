@@ -23,12 +23,13 @@ _tracer = trace.get_tracer("gateway.providers")
 
 
 def _classify(exc: httpx.TransportError) -> UnavailableKind:
-    # A connect failure means nothing reached the provider; everything else is an unknown outcome.
+    # Only a failed connect means nothing reached the provider; a timeout after sending, a dropped
+    # connection or a broken write leave the outcome unknown (ARCHITECTURE §4.5).
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
         return "connect"
     if isinstance(exc, httpx.TimeoutException):
         return "timeout"
-    return "connect"
+    return "dropped"
 
 
 class ProviderHttpClient:

@@ -2,6 +2,10 @@
 
 Sandbox payin states: created -> paid | failed.
 Sandbox payout states: accepted -> completed | failed; completed -> reversed; rejected (at submit).
+Sandbox refund states: accepted -> completed | failed; rejected (at submit).
+
+Every answer and callback is read strictly: amount and currency are required (a report is
+checked against the transaction before it is applied), unknown statuses are not guessed at.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import httpx
 import orjson
 
 from core.config import Settings
+from core.payments.model import Kind, PayinStatus, PayoutStatus, RefundStatus
 from core.providers.base import (
     CallbackEvent,
     InvalidCallbackSignature,
@@ -24,20 +29,30 @@ from core.providers.base import (
     PayoutRequest,
     PayoutResult,
     PleConfig,
+    ProviderNotFound,
     ProviderRejected,
     ProviderUnavailable,
+    RefundRequest,
+    RefundResult,
 )
 from core.providers.http import DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_BASE_DELAY, ProviderHttpClient
 from core.sandbox.signing import SIGNATURE_HEADER, matches, sign_body, sign_request
 
-PAYIN_STATUS = {"created": "pending", "paid": "succeeded", "failed": "failed"}
+PAYIN_STATUS = {"created": PayinStatus.PENDING, "paid": PayinStatus.SUCCEEDED, "failed": PayinStatus.FAILED}
 PAYOUT_STATUS = {
-    "accepted": "processing",
-    "completed": "succeeded",
-    "failed": "failed",
-    "reversed": "reversed",
-    "rejected": "failed",
+    "accepted": PayoutStatus.PROCESSING,
+    "completed": PayoutStatus.SUCCEEDED,
+    "failed": PayoutStatus.FAILED,
+    "reversed": PayoutStatus.REVERSED,
+    "rejected": PayoutStatus.FAILED,
 }
+REFUND_STATUS = {
+    "accepted": RefundStatus.PROCESSING,
+    "completed": RefundStatus.SUCCEEDED,
+    "failed": RefundStatus.FAILED,
+    "rejected": RefundStatus.FAILED,
+}
+STATUS_OF_KIND = {Kind.PAYIN: PAYIN_STATUS, Kind.PAYOUT: PAYOUT_STATUS, Kind.REFUND: REFUND_STATUS}
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -47,6 +62,13 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
         if key.lower() == wanted:
             return value
     return None
+
+
+def _money(data: dict[str, Any]) -> tuple[int, str] | None:
+    amount, currency = data.get("amount"), data.get("currency")
+    if type(amount) is not int or not isinstance(currency, str):
+        return None
+    return amount, currency
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -121,6 +143,8 @@ class SandboxAdapter:
             if response.status_code < 400:
                 raise ProviderUnavailable("bad_response", "body is not a JSON object")
             data = {}
+        if response.status_code == 404 and method == "GET":
+            raise ProviderNotFound(f"{operation}: the provider knows no such object")
         if response.status_code >= 400:
             error = data.get("error") if isinstance(data.get("error"), dict) else {}
             raise ProviderRejected(
@@ -130,25 +154,42 @@ class SandboxAdapter:
         return response.status_code, data
 
     @staticmethod
-    def _payin_result(data: dict[str, Any]) -> PayinResult:
-        status = PAYIN_STATUS.get(data.get("status"))  # type: ignore[arg-type]
-        if status is None:
-            raise ProviderUnavailable("bad_response", "unknown payin status")
+    def _status(kind: Kind, data: dict[str, Any]) -> tuple[Any, int, str]:
+        status = STATUS_OF_KIND[kind].get(data.get("status"))  # type: ignore[call-overload]
+        money = _money(data)
+        if status is None or money is None:
+            raise ProviderUnavailable("bad_response", f"{kind} answer without a known status, amount and currency")
+        return status, *money
+
+    def _payin_result(self, data: dict[str, Any]) -> PayinResult:
+        status, amount, currency = self._status(Kind.PAYIN, data)
+        instructions = data.get("instructions")
         return PayinResult(
             provider_reference=data.get("provider_reference"),
-            status=status,  # type: ignore[arg-type]
+            status=status,
+            amount=amount,
+            currency=currency,
             payment_url=data.get("payment_url"),
-            instructions=data.get("instructions"),
+            instructions={str(k): str(v) for k, v in instructions.items()} if isinstance(instructions, dict) else None,
         )
 
-    @staticmethod
-    def _payout_result(data: dict[str, Any]) -> PayoutResult:
-        status = PAYOUT_STATUS.get(data.get("status"))  # type: ignore[arg-type]
-        if status is None:
-            raise ProviderUnavailable("bad_response", "unknown payout status")
+    def _payout_result(self, data: dict[str, Any]) -> PayoutResult:
+        status, amount, currency = self._status(Kind.PAYOUT, data)
         return PayoutResult(
             provider_reference=data.get("provider_reference"),
-            status=status,  # type: ignore[arg-type]
+            status=status,
+            amount=amount,
+            currency=currency,
+            failure_code=data.get("failure_code"),
+        )
+
+    def _refund_result(self, data: dict[str, Any]) -> RefundResult:
+        status, amount, currency = self._status(Kind.REFUND, data)
+        return RefundResult(
+            provider_reference=data.get("provider_reference"),
+            status=status,
+            amount=amount,
+            currency=currency,
             failure_code=data.get("failure_code"),
         )
 
@@ -187,6 +228,22 @@ class SandboxAdapter:
         _, data = await self._call(ple, "payout_status", "GET", path, None, idempotent=True)
         return self._payout_result(data)
 
+    async def create_refund(self, ple: PleConfig, req: RefundRequest) -> RefundResult:
+        body = {
+            "refund_id": req.refund_id,  # the provider-side idempotency key
+            "payin_id": req.payin_id,
+            "payin_reference": req.payin_provider_reference,
+            "amount": req.amount,
+            "currency": req.currency,
+        }
+        _, data = await self._call(ple, "create_refund", "POST", "/v1/refunds", body, idempotent=False)
+        return self._refund_result(data)
+
+    async def refund_status(self, ple: PleConfig, refund_id: str) -> RefundResult:
+        path = f"/v1/refunds/{refund_id}"
+        _, data = await self._call(ple, "refund_status", "GET", path, None, idempotent=True)
+        return self._refund_result(data)
+
     def verify_callback(self, secret: str, headers: Mapping[str, str], raw_body: bytes) -> CallbackEvent:
         # Verify before parsing: nothing of an unauthenticated body is trusted or interpreted.
         if not matches(sign_body(secret, raw_body), _header(headers, SIGNATURE_HEADER)):
@@ -197,21 +254,28 @@ class SandboxAdapter:
             raise MalformedCallback("body is not JSON") from None
         if not isinstance(data, dict):
             raise MalformedCallback("body is not a JSON object")
-        kind = data.get("object")
-        mapping = {"payin": PAYIN_STATUS, "payout": PAYOUT_STATUS}.get(kind)  # type: ignore[arg-type]
+        try:
+            kind = Kind(data.get("object"))
+        except ValueError:
+            raise MalformedCallback("object must be payin, payout or refund") from None
         event_id, object_id = data.get("event_id"), data.get("object_id")
-        if mapping is None or not isinstance(event_id, str) or not isinstance(object_id, str):
-            raise MalformedCallback("object, event_id and object_id are required")
-        status = mapping.get(data.get("status"))  # type: ignore[arg-type]
+        if not isinstance(event_id, str) or not isinstance(object_id, str) or not event_id or not object_id:
+            raise MalformedCallback("event_id and object_id are required")
+        status = STATUS_OF_KIND[kind].get(data.get("status"))  # type: ignore[call-overload]
         if status is None:
             raise MalformedCallback(f"unknown {kind} status")
+        money = _money(data)
+        if money is None:
+            raise MalformedCallback("amount (integer minor units) and currency are required")
         reference = data.get("provider_reference")
         return CallbackEvent(
             event_id=event_id,
-            kind=kind,  # type: ignore[arg-type]
+            kind=kind,
             object_id=object_id,
             provider_reference=reference if isinstance(reference, str) else None,
             status=status,
+            amount=money[0],
+            currency=money[1],
             occurred_at=_parse_time(data.get("occurred_at")),
             raw=data,
         )

@@ -41,26 +41,39 @@ def _sim(request: Request[Any, Any, Any]) -> Simulator:
 
 
 async def _gate(request: Request[Any, Any, Any], operation: str) -> tuple[Response[Any] | None, bytes]:
-    """Latency, injected faults and authentication, in that order, before any state is touched."""
+    """Injected failures and authentication, in that order, before any state is touched."""
     sim = _sim(request)
     faults = request.app.state.faults
     sim.count(operation)
-    latency_ms = sim.options.latency_ms
-    if faults["slow_next"] > 0:
-        faults["slow_next"] -= 1
-        latency_ms += faults["slow_ms"]
-    if latency_ms:
-        await asyncio.sleep(latency_ms / 1000)
     if faults["fail_next"] > 0 or random.random() < sim.options.error_rate:
         faults["fail_next"] = max(0, faults["fail_next"] - 1)
         sim.count("injected_errors")
-        return _error(503, "temporarily_unavailable", "injected failure"), b""
+        return await _answer(request, _error(503, "temporarily_unavailable", "injected failure"), acted=False), b""
     raw = await request.body()
     expected = sign_request(sim.options.secret, request.method, request.url.path, raw)
     if not matches(expected, request.headers.get(SIGNATURE_HEADER)):
         sim.count("unauthorized")
         return _error(401, "unauthorized", f"missing or invalid {SIGNATURE_HEADER}"), b""
     return None, raw
+
+
+async def _answer(request: Request[Any, Any, Any], response: Response[Any], *, acted: bool = True) -> Response[Any]:
+    """After the sandbox has acted: the configured latency (a caller that gives up waiting still
+    leaves the object created, like a slow PSP), and the `fail_after_next` fault (a 5xx although
+    the request was acted on)."""
+    sim = _sim(request)
+    faults = request.app.state.faults
+    latency_ms = sim.options.latency_ms
+    if faults["slow_next"] > 0:
+        faults["slow_next"] -= 1
+        latency_ms += faults["slow_ms"]
+    if latency_ms:
+        await asyncio.sleep(latency_ms / 1000)
+    if acted and faults["fail_after_next"] > 0:
+        faults["fail_after_next"] -= 1
+        sim.count("injected_errors_after_acting")
+        return _error(503, "temporarily_unavailable", "injected failure after acting")
+    return response
 
 
 def _parse(raw: bytes) -> dict[str, Any]:
@@ -119,8 +132,8 @@ async def create_payin(request: Request[Any, Any, Any]) -> Response[Any]:
     if existing is not None:  # idempotent on the gateway's payin id
         existing.submissions += 1
         if (existing.amount, existing.currency) != (amount, currency):
-            return _error(409, "idempotency_conflict", "payin_id reused with another amount")
-        return _json(200, existing.view())
+            return await _answer(request, _error(409, "idempotency_conflict", "payin_id reused with another amount"))
+        return await _answer(request, _json(200, existing.view()))
     reference = f"sbx_pi_{secrets.token_hex(8)}"
     payin = Payin(
         payin_id=payin_id,
@@ -133,7 +146,7 @@ async def create_payin(request: Request[Any, Any, Any]) -> Response[Any]:
         instructions=_instructions(method, reference),
     )
     sim.create_payin(payin)
-    return _json(201, payin.view())
+    return await _answer(request, _json(201, payin.view()))
 
 
 @get("/v1/payins/{payin_id:str}")
@@ -143,8 +156,8 @@ async def get_payin(request: Request[Any, Any, Any], payin_id: str) -> Response[
         return denied
     payin = _sim(request).payins.get(payin_id)
     if payin is None:
-        return _error(404, "not_found", "no such payin")
-    return _json(200, payin.view())
+        return await _answer(request, _error(404, "not_found", "no such payin"))
+    return await _answer(request, _json(200, payin.view()))
 
 
 @post("/v1/payouts")
@@ -168,15 +181,15 @@ async def create_payout(request: Request[Any, Any, Any]) -> Response[Any]:
         sim.payouts[payout_id] = payout
     payout.submissions += 1  # every submission that got this far counts, whatever its answer
     if (payout.amount, payout.currency) != (amount, currency):
-        return _error(409, "idempotency_conflict", "payout_id reused with another amount")
+        return await _answer(request, _error(409, "idempotency_conflict", "payout_id reused with another amount"))
     if payout.provider_reference:  # idempotent: a resubmission never makes a second payout
-        return _json(200, payout.view())
+        return await _answer(request, _json(200, payout.view()))
     if amount % 100 == 56 and payout.submissions == 1:
-        return _error(503, "temporarily_unavailable", "first submission fails (outcome 56)")
+        return await _answer(request, _error(503, "temporarily_unavailable", "first submission fails (outcome 56)"))
     sim.submit_payout(payout)
     if payout.status == "rejected":
-        return _error(422, payout.failure_code or "rejected", "payout rejected at submission")
-    return _json(201, payout.view())
+        return await _answer(request, _error(422, payout.failure_code or "rejected", "payout rejected at submission"))
+    return await _answer(request, _json(201, payout.view()))
 
 
 @get("/v1/payouts/{payout_id:str}")
@@ -186,8 +199,8 @@ async def get_payout(request: Request[Any, Any, Any], payout_id: str) -> Respons
         return denied
     payout = _sim(request).payouts.get(payout_id)
     if payout is None or payout.status is None:
-        return _error(404, "not_found", "no such payout")
-    return _json(200, payout.view())
+        return await _answer(request, _error(404, "not_found", "no such payout"))
+    return await _answer(request, _json(200, payout.view()))
 
 
 @get("/pay/{reference:str}", media_type="text/html")
@@ -212,7 +225,7 @@ async def set_faults(request: Request[Any, Any, Any]) -> Response[Any]:
     try:
         data = _parse(await request.body())
         faults = request.app.state.faults
-        for name in ("fail_next", "slow_next", "slow_ms"):
+        for name in ("fail_next", "fail_after_next", "slow_next", "slow_ms"):
             if name in data:
                 value = data[name]
                 if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -261,5 +274,5 @@ def create_app(options: SandboxOptions | None = None) -> Litestar:
         openapi_config=None,
     )
     app.state.simulator = simulator
-    app.state.faults = {"fail_next": 0, "slow_next": 0, "slow_ms": 0}
+    app.state.faults = {"fail_next": 0, "fail_after_next": 0, "slow_next": 0, "slow_ms": 0}
     return app

@@ -7,6 +7,7 @@ here once and created by `gateway migrate`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
@@ -18,10 +19,19 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
         ([("merchant_id", ASCENDING), ("reference", ASCENDING)], {"unique": True}),
         ([("merchant_id", ASCENDING), ("created_at", DESCENDING)], {}),
         ([("status", ASCENDING), ("expires_at", ASCENDING)], {}),
+        ([("status", ASCENDING), ("updated_at", ASCENDING)], {}),
+        ([("needs_review", ASCENDING)], {}),
     ],
     "payouts": [
         ([("merchant_id", ASCENDING), ("reference", ASCENDING)], {"unique": True}),
         ([("merchant_id", ASCENDING), ("created_at", DESCENDING)], {}),
+        ([("status", ASCENDING), ("updated_at", ASCENDING)], {}),
+        ([("needs_review", ASCENDING)], {}),
+    ],
+    "refunds": [
+        ([("merchant_id", ASCENDING), ("reference", ASCENDING)], {"unique": True}),
+        ([("merchant_id", ASCENDING), ("created_at", DESCENDING)], {}),
+        ([("payin_id", ASCENDING)], {}),
         ([("status", ASCENDING), ("updated_at", ASCENDING)], {}),
         ([("needs_review", ASCENDING)], {}),
     ],
@@ -39,6 +49,7 @@ INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     ],
     "audit_log": [
         ([("seq", ASCENDING)], {"unique": True}),
+        ([("key", ASCENDING)], {}),
         ([("actor", ASCENDING), ("seq", DESCENDING)], {}),
         ([("target", ASCENDING), ("seq", DESCENDING)], {}),
     ],
@@ -62,47 +73,63 @@ class Mongo:
         for collection, specs in INDEXES.items():
             for keys, options in specs:
                 await self.db[collection].create_index(keys, **options)
+        # Transactions are compared-and-set on `version`: documents written before every insert
+        # carried one get version 0 (an integer `$set` is kept exactly by nx-27017 too).
+        for collection in ("payins", "payouts", "refunds"):
+            await self.db[collection].update_many({"version": {"$exists": False}}, {"$set": {"version": 0}})
 
     async def close(self) -> None:
         await self.client.close()
 
 
-async def update_doc(
+def version_filter(doc: dict[str, Any]) -> dict[str, Any]:
+    """Match `doc` only as it was read: same `_id`, same `version` (absent on documents written
+    before versions existed)."""
+    version = doc.get("version")
+    return {"_id": doc["_id"], "version": version if version is not None else {"$exists": False}}
+
+
+async def replace_if_unchanged(collection: Any, current: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
+    """Write `new` in place of `current` only if nobody wrote the document since `current` was
+    read; the stored document (version bumped) or None when another writer came first.
+
+    The one compare-and-set of the project. Updates go through a whole-document replace rather
+    than `$set`/`$push`/`$addToSet` because the MongoDB-compatible server of development and CI
+    (nx-27017) stores a `$set` datetime as a string, a `$set` boolean as an integer, `$push`ed
+    subdocuments as JSON text, and ignores `$addToSet`; a replace guarded by a version is kept
+    exactly, and atomically, on both it and real MongoDB (docs/decisions.md).
+    """
+    stored = {**new, "version": int(current.get("version") or 0) + 1}
+    stored.pop("_id", None)
+    result = await collection.replace_one(version_filter(current), stored)
+    if result.matched_count != 1:
+        return None
+    stored["_id"] = current["_id"]
+    return stored
+
+
+async def compare_and_set(
     collection: Any,
     doc_id: str,
-    change: Any,
+    change: Callable[[dict[str, Any]], dict[str, Any] | None],
     *,
+    current: dict[str, Any] | None = None,
     attempts: int = 50,
 ) -> dict[str, Any] | None:
-    """Read-modify-replace with optimistic concurrency on a `version` field.
-
-    `change(doc)` returns the new document, or None to leave it as it is. Updates go through
-    here rather than `$set`/`$push`/`$addToSet` because the MongoDB-compatible server used in
-    development and CI (nx-27017) stores a `$set` datetime as a string, a `$set` boolean as an
-    integer, `$push`ed subdocuments as JSON text, and ignores `$addToSet`; a whole-document
-    replace is kept exactly on both it and real MongoDB (docs/decisions.md). Returns the stored
-    document, or None when `change` declined or the document does not exist.
-    """
+    """Read-modify-replace until it sticks: `change(doc)` returns the new document, or None to
+    leave it as it is. `current` is a copy the caller already read (saves the first read; a stale
+    one only costs a retry). Returns the stored document, or None when `change` declined or the
+    document does not exist."""
     for _ in range(attempts):
-        current = await collection.find_one({"_id": doc_id})
         if current is None:
-            return None
+            current = await collection.find_one({"_id": doc_id})
+            if current is None:
+                return None
         updated = change(dict(current))
         if updated is None:
             return None
-        version = current.get("version", 0)
-        updated["version"] = version + 1
-        updated.pop("_id", None)
-        match: dict[str, Any] = (
-            {"_id": doc_id, "version": version}
-            if "version" in current
-            else {
-                "_id": doc_id,
-                "version": {"$exists": False},
-            }
-        )
-        result = await collection.replace_one(match, updated)
-        if result.matched_count == 1:
-            updated["_id"] = doc_id
-            return updated
+        stored = await replace_if_unchanged(collection, current, updated)
+        if stored is not None:
+            return stored
+        current = None
     raise RuntimeError(f"update of {doc_id} kept losing races ({attempts} attempts)")

@@ -9,7 +9,7 @@ State machine of a `webhook_deliveries` document:
     any     --manual retry (API)----------------------------> pending (attempt sent at once)
 
 Attempt slots: attempt `n` of a delivery is sent at most once. Before sending, a run claims the
-slot with one compare-and-set (a whole-document replace guarded by the document's `rev`) that
+slot with one compare-and-set (a whole-document replace guarded by the document's `version`) that
 requires `status == "pending"` and `claimed_attempt < n` and sets `claimed_attempt = n`. Of
 runs racing on one slot (two workers, a saq retry, a manual retry racing a scheduled one)
 exactly one wins; the others re-read, find the slot taken and do nothing. The claim also sets
@@ -34,12 +34,14 @@ import structlog
 
 from core.events import ensure_delivery
 from core.ids import id_floor
+from core.job_refs import DELIVER_WEBHOOK, DeliveryArgs
 from core.jobs_client import enqueue
 from core.merchants.service import webhook_secret_of
 from core.merchants.store import fetch_merchant
 from core.observability.metrics import WEBHOOK_DELIVERIES
 from core.resources import Resources
 from core.security.outbound import check_webhook_url
+from core.storage.mongo import replace_if_unchanged
 from core.timeutil import iso, utcnow
 from core.webhooks.signing import sign_webhook
 
@@ -55,7 +57,6 @@ SWEEP_BATCH = 200
 SWEEP_MAX = 5000
 FINAL_STATUSES = ("delivered", "failed", "skipped")
 CAS_TRIES = 20
-JOB = "deliver_webhook"
 
 
 @dataclass(frozen=True)
@@ -152,20 +153,10 @@ async def post_webhook(
     return SendResult(status, latency_ms, text, error)
 
 
-def _rev_filter(doc: dict[str, Any]) -> dict[str, Any]:
-    rev = doc.get("rev")
-    return {"_id": doc["_id"], "rev": rev} if rev is not None else {"_id": doc["_id"], "rev": {"$exists": False}}
-
-
 async def compare_and_set(res: Resources, doc: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any] | None:
-    """Write `doc` + `changes` only if nobody wrote it since `doc` was read (its `rev`); else None.
-
-    Whole-document replacement guarded by a revision number: atomic on MongoDB and on nx-27017
-    alike (nx-27017 stores datetimes given to `$set` and documents given to `$push` as strings).
-    """
-    new = {**doc, **changes, "rev": int(doc.get("rev") or 0) + 1, "updated_at": utcnow()}
-    done = await res.mongo.db.webhook_deliveries.replace_one(_rev_filter(doc), new)
-    return new if done.matched_count else None
+    """Write `doc` + `changes` only if nobody wrote it since `doc` was read; else None
+    (the project's one compare-and-set, core/storage/mongo.py)."""
+    return await replace_if_unchanged(res.mongo.db.webhook_deliveries, doc, {**doc, **changes, "updated_at": utcnow()})
 
 
 async def _claim(res: Resources, delivery_id: str, attempt: int) -> tuple[str, dict[str, Any] | None]:
@@ -259,13 +250,9 @@ async def deliver(res: Resources, delivery_id: str, attempt: int, *, manual: boo
         log.info("webhook attempt superseded", delivery_id=delivery_id, attempt=attempt, error=result.error)
         return "superseded"
     if next_at is not None:
+        args = DeliveryArgs(delivery_id=delivery_id, attempt=attempt + 1)
         await enqueue(
-            res.queue,
-            JOB,
-            key=f"{delivery_id}:{attempt + 1}",
-            scheduled=next_at.timestamp(),
-            delivery_id=delivery_id,
-            attempt=attempt + 1,
+            res.queue, DELIVER_WEBHOOK, args, key=f"{delivery_id}:{attempt + 1}", scheduled=next_at.timestamp()
         )
     WEBHOOK_DELIVERIES.add(1, {"result": outcome})
     log.info(
@@ -282,8 +269,9 @@ async def deliver(res: Resources, delivery_id: str, attempt: int, *, manual: boo
 
 
 async def enqueue_attempt(res: Resources, delivery_id: str, attempt: int, *, key: str, manual: bool = False) -> None:
-    kwargs: dict[str, Any] = {"manual": True} if manual else {}
-    await enqueue(res.queue, JOB, key=key, delivery_id=delivery_id, attempt=attempt, **kwargs)
+    await enqueue(
+        res.queue, DELIVER_WEBHOOK, DeliveryArgs(delivery_id=delivery_id, attempt=attempt, manual=manual), key=key
+    )
 
 
 async def sweep(res: Resources) -> dict[str, int]:

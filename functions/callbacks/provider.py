@@ -1,4 +1,5 @@
-"""POST /v1/callbacks/{provider}: a provider reports a status; verified by its own signature."""
+"""POST /v1/callbacks/{provider}: a provider reports a status; verified by its own signature, and
+applied only to transactions of the PLE whose secret verified it (§5)."""
 
 from typing import Any
 
@@ -6,7 +7,7 @@ from litestar import Request, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from core.payments.callbacks import receive_callback
+from core.payments.callbacks import CallbackReceipt, receive_callback
 from core.resources import Resources
 
 ROLE = "payment"
@@ -15,6 +16,5 @@ ROLE = "payment"
 @post("/v1/callbacks/{provider:str}", status_code=200)
 async def provider_callback(
     provider: FromPath[str], request: Request[Any, Any, Any], resources: NamedDependency[Resources]
-) -> dict[str, Any]:
-    body = await request.body()
-    return await receive_callback(resources, provider, dict(request.headers), body)
+) -> CallbackReceipt:
+    return await receive_callback(resources, provider, request.headers, await request.body())

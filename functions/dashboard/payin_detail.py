@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
@@ -20,4 +21,6 @@ async def payin_detail(
 ) -> Response[Any]:
     page = await signed_in(request, resources)
     payin = await get_payin(resources, page.merchant_id, payin_id)
-    return page.render("transaction.html", kind="payin", t=payin, deliveries=await deliveries_of(page, payin_id))
+    return page.render(
+        "transaction.html", kind="payin", t=msgspec.to_builtins(payin), deliveries=await deliveries_of(page, payin_id)
+    )

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
@@ -20,4 +21,9 @@ async def payout_detail(
 ) -> Response[Any]:
     page = await signed_in(request, resources)
     payout = await get_payout(resources, page.merchant_id, payout_id)
-    return page.render("transaction.html", kind="payout", t=payout, deliveries=await deliveries_of(page, payout_id))
+    return page.render(
+        "transaction.html",
+        kind="payout",
+        t=msgspec.to_builtins(payout),
+        deliveries=await deliveries_of(page, payout_id),
+    )

@@ -1,12 +1,11 @@
 """GET /v1/payins/{payin_id}: one of the merchant's payins (another merchant's is 404)."""
 
-from typing import Any
-
 from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from core.payments.payins import get_payin
+from core.payments.views import PayinView
 from core.resources import Resources
 from core.security.verify import MerchantAuth
 
@@ -16,5 +15,5 @@ ROLE = "payment"
 @get("/v1/payins/{payin_id:str}")
 async def get_one(
     payin_id: FromPath[str], merchant: NamedDependency[MerchantAuth], resources: NamedDependency[Resources]
-) -> dict[str, Any]:
+) -> PayinView:
     return await get_payin(resources, merchant.merchant_id, payin_id)

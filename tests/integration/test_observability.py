@@ -28,10 +28,12 @@ from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
+from saq import Job
 
 from core.config import Settings
 from core.http.app import create_app
 from core.http.inprocess import in_process_client
+from core.jobs_client import CONTEXT_META, JobRef, NoArgs
 from core.local_services import free_port
 from core.observability.logging import configure_logging
 from core.observability.tracing import build_tracer_provider, instrument_libraries
@@ -202,6 +204,8 @@ async def test_payin_create_callback_ledger_and_webhook_are_one_linked_trace(
                     "event_id": f"evt_obs_{secrets.token_hex(6)}",
                     "object_id": payin["id"],
                     "status": "paid",
+                    "amount": payin["amount"],
+                    "currency": payin["currency"],
                 }
             )
             answer = await client.post(
@@ -211,7 +215,7 @@ async def test_payin_create_callback_ledger_and_webhook_are_one_linked_trace(
             )
             assert answer.status_code == 200, answer.text
         callback = await resources.mongo.db.provider_callbacks.find_one({"object_id": payin["id"]})
-        assert await _run_queued(resources, f"callback:{callback['_id']}") == "moved to succeeded"
+        assert await _run_queued(resources, f"callback:{callback['_id']}") == "applied: succeeded"
         delivery = await resources.mongo.db.webhook_deliveries.find_one({"merchant_id": merchant_id})
         await _run_queued(resources, f"{delivery['_id']}:0")
         assert receiver.requests, "the webhook was not delivered"
@@ -299,12 +303,13 @@ async def test_exceptions_in_a_request_and_a_job_are_redacted(tmp_path: Path, se
     finally:
         sys.path.remove(str(tmp_path))
 
-    async def explode(ctx: dict[str, Any], **kwargs: Any) -> None:
+    async def explode(ctx: dict[str, Any], args: NoArgs) -> None:
         raise ValueError(_secret_text(merchant_secret))
 
-    spec = JobSpec(name="explode", module="tests", function=explode, cron=None, timeout=5, retries=0)
+    spec = JobSpec(ref=JobRef("explode", NoArgs, timeout=5, retries=0), module="tests", function=explode)
+    job = Job(function="explode", meta={CONTEXT_META: {"request_id": "req_obsjob"}})
     with logs, pytest.raises(ValueError):
-        await instrument(spec)({"resources": resources}, _context={"request_id": "req_obsjob"})
+        await instrument(spec)({"resources": resources, "job": job})
 
     text = captured.getvalue()
     lines = _json_lines(text)

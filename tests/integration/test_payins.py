@@ -130,7 +130,7 @@ async def test_stale_failed_after_paid_is_ignored(routed_merchant, resources) ->
         return docs
 
     [stale] = await eventually(stale_one_processed)
-    assert "ignored" in stale["outcome"]
+    assert stale["outcome"].startswith("stale")  # a forward-only machine refused to go back
     assert await status_of(resources, payin["id"]) == "succeeded"
     assert await available(m.merchant_id) == 10_056 - 201
 
@@ -234,13 +234,3 @@ async def test_no_route_is_422(make_merchant, resources, stack) -> None:
     )
     response = await client.post("/v1/payins", payin_body(10_000, "nr"))
     assert response.status_code == 422 and response.json()["error"]["code"] == "no_route"
-
-
-async def test_provider_down_is_502_and_the_payin_is_recorded_failed(routed_merchant, resources, stack) -> None:
-    m = await routed_merchant()
-    await stack.http.post(f"{stack.sandbox.url}/__sandbox/faults", json={"fail_next": 1})
-    response = await m.post("/v1/payins", payin_body(10_000, "down-1"))
-    assert response.status_code == 502 and response.json()["error"]["code"] == "provider_unavailable"
-    doc = await resources.mongo.db.payins.find_one({"merchant_id": m.merchant_id, "reference": "down-1"})
-    assert doc["status"] == "failed" and doc["failure_code"] == "provider_unavailable"
-    assert await available(m.merchant_id) == 0

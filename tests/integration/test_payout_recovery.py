@@ -1,7 +1,7 @@
 """A crash between any two steps of a payout, then the sweep: ledger and documents agree.
 
 Order of writes (docs/payments.md): 1 hold, 2 document, 3 submit, 4 record the answer; and
-inside each later state change: document first, then its effects.
+inside each later state change: the document (status and outbox) first, then its effects.
 """
 
 from __future__ import annotations
@@ -10,11 +10,15 @@ from datetime import timedelta
 
 from core import ledger
 from core.ids import new_id
-from core.payments.payout_sweep import sweep_payouts
-from core.payments.payouts import PayoutRequest
-from core.payments.transitions import transition
+from core.payments import beneficiary as ben
+from core.payments import machine as engine
+from core.payments.inputs import BeneficiaryIn
+from core.payments.model import NextPoll, Payout, PayoutMode, PayoutStatus, Step
+from core.payments.payouts import MACHINE
+from core.payments.sweep import sweep_transactions
+from core.providers.base import PayoutRequest
 from core.providers.registry import get_adapter
-from core.routing import ple_config_by_id
+from core.security.crypto import keyring_for
 from core.timeutil import utcnow
 from tests.fixtures.stack import eventually
 
@@ -33,27 +37,43 @@ async def balances(merchant_id: str) -> tuple[int, int]:
     return row["available"], row["reserved"]
 
 
-def payout_doc(payout_id: str, merchant_id: str, ple_id: str, amount: int) -> dict:
+async def insert_payout(resources, payout_id: str, merchant_id: str, ple_id: str, amount: int, **over) -> Payout:
+    """The payout document as step 2 writes it, five minutes old."""
     now = utcnow()
-    return {
-        "_id": payout_id,
+    ring = keyring_for(resources.settings.secrets_master_keys)
+    fields = {
+        "id": payout_id,
         "merchant_id": merchant_id,
         "reference": payout_id,
         "amount": amount,
         "currency": "INR",
-        "mode": "imps",
-        "beneficiary": BENEFICIARY,
-        "status": "pending",
+        "mode": PayoutMode.IMPS,
+        "beneficiary": ben.seal(ring, payout_id, BeneficiaryIn(**BENEFICIARY)),
+        "status": PayoutStatus.PENDING,
         "fee": 500,
         "provider_fee": 5,
         "ple_id": ple_id,
         "provider": "sandbox",
         "submissions": 0,
-        "history": [{"status": "pending", "at": now, "source": "api"}],
-        "effects_pending": False,
+        "history": [Step(status="pending", at=now, source="api")],
         "created_at": now,
         "updated_at": now - timedelta(minutes=5),
+        **over,
     }
+    payout = Payout(**fields)
+    await MACHINE.store(resources).insert(payout)
+    return payout
+
+
+async def sweep_payouts(resources, **grace):
+    return await sweep_transactions(resources, **grace)
+
+
+async def submit_directly(resources, stack, payout_id: str, amount: int) -> None:
+    """Step 3 happened (the provider has the payout) but its answer was lost."""
+    ple = await resources.ples.get(stack.ple_id)
+    request = PayoutRequest(payout_id, amount, "INR", PayoutMode.IMPS, BENEFICIARY)
+    await get_adapter("sandbox", resources.settings).create_payout(ple, request)
 
 
 async def test_crash_after_the_hold_releases_it(routed_merchant, resources) -> None:
@@ -62,10 +82,10 @@ async def test_crash_after_the_hold_releases_it(routed_merchant, resources) -> N
     await ledger.hold_payout_funds(payout_id, merchant_id, "INR", 10_000, 500)  # step 1, then the crash
     assert await balances(merchant_id) == (89_500, 10_500)
     result = await sweep_payouts(resources, hold_grace=NOW)
-    assert result["holds_released"] >= 1
+    assert result.holds_released >= 1
     assert await balances(merchant_id) == (100_000, 0)
     again = await sweep_payouts(resources, hold_grace=NOW)  # idempotent: nothing released twice
-    assert await balances(merchant_id) == (100_000, 0) and again["holds_released"] == 0
+    assert await balances(merchant_id) == (100_000, 0) and again.holds_released == 0
     assert await ledger.verify_ledger() == []
 
 
@@ -73,7 +93,7 @@ async def test_crash_after_the_document_before_submission_resubmits(routed_merch
     merchant_id = await funded_merchant(routed_merchant)
     payout_id = new_id("po")
     await ledger.hold_payout_funds(payout_id, merchant_id, "INR", 10_000, 500)
-    await resources.mongo.db.payouts.insert_one(payout_doc(payout_id, merchant_id, stack.ple_id, 10_000))
+    await insert_payout(resources, payout_id, merchant_id, stack.ple_id, 10_000)
     await sweep_payouts(resources, resubmit_after=NOW)
     await _until_status(resources, payout_id, "succeeded")
     assert await balances(merchant_id) == (89_500, 0)
@@ -84,10 +104,8 @@ async def test_crash_after_submission_before_recording_the_answer(routed_merchan
     merchant_id = await funded_merchant(routed_merchant)
     payout_id = new_id("po")
     await ledger.hold_payout_funds(payout_id, merchant_id, "INR", 10_000, 500)
-    await resources.mongo.db.payouts.insert_one(payout_doc(payout_id, merchant_id, stack.ple_id, 10_000))
-    ple = await ple_config_by_id(resources, stack.ple_id)
-    request = PayoutRequest(payout_id, 10_000, "INR", "imps", BENEFICIARY)
-    await get_adapter("sandbox", resources.settings).create_payout(ple, request)  # the answer is lost
+    await insert_payout(resources, payout_id, merchant_id, stack.ple_id, 10_000)
+    await submit_directly(resources, stack, payout_id, 10_000)  # the answer is lost
     await sweep_payouts(resources, resubmit_after=NOW)
     await _until_status(resources, payout_id, "succeeded")
     counters = await stack.sandbox_counters("payouts", payout_id)
@@ -99,24 +117,18 @@ async def test_crash_inside_a_state_change_gets_its_effects(routed_merchant, res
     merchant_id = await funded_merchant(routed_merchant)
     payout_id = new_id("po")
     await ledger.hold_payout_funds(payout_id, merchant_id, "INR", 10_000, 500)
-    await resources.mongo.db.payouts.insert_one(payout_doc(payout_id, merchant_id, stack.ple_id, 10_000))
-    moved = await transition(  # the document changed, then the process died before the ledger
-        resources.mongo.db.payouts,
-        payout_id,
-        to="failed",
-        allowed_from=("pending",),
-        source="test",
-        fields={"failure_code": "provider_failed"},
-    )
-    assert moved and moved["effects_pending"] is True
+    await insert_payout(resources, payout_id, merchant_id, stack.ple_id, 10_000)
+    # the document changed, then the process died before the ledger
+    moved = await engine.commit(resources, MACHINE, payout_id, "failed", source="test")
+    assert moved.obj and moved.obj.effects_pending is True
     assert await balances(merchant_id) == (89_500, 10_500)
     result = await sweep_payouts(resources, effects_grace=NOW)
-    assert result["effects_repaired"] >= 1
+    assert result.effects_repaired >= 1
     assert await balances(merchant_id) == (100_000, 0)
     events = await resources.mongo.db.events.find({"object_id": payout_id}).to_list(5)
     assert [e["type"] for e in events] == ["payout.failed"]
     doc = await resources.mongo.db.payouts.find_one({"_id": payout_id})
-    assert doc["effects_pending"] is False and doc["effects_applied"] == ["failed"]
+    assert doc["effects_pending"] is False and doc["outbox"] == []
 
 
 async def _until_status(resources, payout_id: str, wanted: str) -> None:
@@ -131,33 +143,19 @@ async def test_a_lost_poll_is_enqueued_again(routed_merchant, resources, stack) 
     merchant_id = await funded_merchant(routed_merchant)
     payout_id = new_id("po")
     await ledger.hold_payout_funds(payout_id, merchant_id, "INR", 10_055, 500)  # 55: no callback, polls only
-    doc = payout_doc(payout_id, merchant_id, stack.ple_id, 10_055)
-    ple = await ple_config_by_id(resources, stack.ple_id)
-    await get_adapter("sandbox", resources.settings).create_payout(
-        ple, PayoutRequest(payout_id, 10_055, "INR", "imps", BENEFICIARY)
+    await submit_directly(resources, stack, payout_id, 10_055)
+    now = utcnow()
+    await insert_payout(  # its poll job was lost with a Redis restart
+        resources,
+        payout_id,
+        merchant_id,
+        stack.ple_id,
+        10_055,
+        status=PayoutStatus.PROCESSING,
+        next_poll=NextPoll(attempt=2, at=now - timedelta(minutes=10)),
+        history=[Step(status="pending", at=now, source="api"), Step(status="processing", at=now, source="api")],
     )
-    doc.update(
-        status="processing", needs_review=False, next_poll={"attempt": 2, "at": utcnow() - timedelta(minutes=10)}
-    )
-    doc["history"].append({"status": "processing", "at": utcnow(), "source": "api"})
-    doc["effects_applied"] = ["processing"]
-    await resources.mongo.db.payouts.insert_one(doc)  # its poll job was lost with a Redis restart
     result = await sweep_payouts(resources, poll_grace=NOW)
-    assert result["polls_requeued"] >= 1
+    assert result.polls_requeued >= 1
     await _until_status(resources, payout_id, "succeeded")
     assert await balances(merchant_id) == (100_000 - 10_555, 0)
-
-
-async def test_a_processing_payout_whose_first_poll_was_never_scheduled_is_polled(routed_merchant, resources, stack):
-    merchant_id = await funded_merchant(routed_merchant)
-    payout_id = new_id("po")
-    await ledger.hold_payout_funds(payout_id, merchant_id, "INR", 10_055, 500)
-    ple = await ple_config_by_id(resources, stack.ple_id)
-    request = PayoutRequest(payout_id, 10_055, "INR", "imps", BENEFICIARY)
-    await get_adapter("sandbox", resources.settings).create_payout(ple, request)
-    doc = payout_doc(payout_id, merchant_id, stack.ple_id, 10_055)
-    doc.update(status="processing", needs_review=False, effects_applied=["processing"])
-    doc["history"].append({"status": "processing", "at": utcnow(), "source": "api"})
-    await resources.mongo.db.payouts.insert_one(doc)  # Redis was down when the poll should have been enqueued
-    assert (await sweep_payouts(resources, poll_grace=NOW))["polls_requeued"] >= 1
-    await _until_status(resources, payout_id, "succeeded")

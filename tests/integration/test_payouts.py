@@ -87,7 +87,7 @@ async def test_stuck_payout_needs_review_after_polls_run_out(routed_merchant, re
         return doc if doc.get("needs_review") else None
 
     doc = await eventually(flagged, timeout=30)  # polls at 1, 2, 4 s in test settings
-    assert doc["status"] == "processing" and doc["poll_attempts"] == 3
+    assert doc["status"] == "processing" and doc["review_reason"] == "needs_review" and doc["next_poll"] is None
     assert await balances(m.merchant_id) == (89_447, 10_553)  # still held: never failed by guesswork
     listed = (await api.get("/admin/v1/payouts?needs_review=true&limit=100", headers=admin_headers)).json()
     assert payout["id"] in [p["id"] for p in listed["data"]]

@@ -10,10 +10,11 @@ import orjson
 
 from core import ledger
 from core.ids import new_id
+from core.job_refs import RECONCILE, ReconcileArgs
 from core.jobs_client import enqueue
 from core.ledger.amounts import PLATFORM_PROVIDER_FEES, fees_payable
 from core.reconciliation import reconcile
-from core.storage.mongo import update_doc
+from core.storage.mongo import compare_and_set
 from core.storage.postgres import engine, sql
 from tests.fixtures.stack import eventually
 from tests.integration.test_settlement import drive_transactions, today
@@ -75,7 +76,7 @@ async def test_reconcile_is_clean_after_real_traffic_and_reports_damage(
     assert {(m["transaction_id"], m["problem"]) for m in problems_of(shown.json(), ids | {ghost})} == found
 
     original = docs[paid]["amount"]
-    await update_doc(resources.mongo.db.payins, paid, lambda d: {**d, "amount": original + 1})
+    await compare_and_set(resources.mongo.db.payins, paid, lambda d: {**d, "amount": original + 1})
     altered = await reconcile(resources, today())
     assert [(m["transaction_id"], m["problem"]) for m in problems_of(altered, ids | {ghost})] == [
         (paid, "amount_mismatch")
@@ -86,7 +87,7 @@ async def test_reconcile_is_clean_after_real_traffic_and_reports_damage(
 
     # A failed payin has no entries, so only the documents' side of the check can find it.
     failed = next(i for i, d in docs.items() if d["collection"] == "payins" and d["status"] == "failed")
-    await update_doc(resources.mongo.db.payins, failed, lambda d: {**d, "status": "succeeded"})
+    await compare_and_set(resources.mongo.db.payins, failed, lambda d: {**d, "status": "succeeded"})
     flipped = await reconcile(resources, today())
     assert sorted((m["problem"], m["expected"]["kind"]) for m in problems_of(flipped, {failed})) == [
         ("missing_entry", "payin_succeeded"),
@@ -94,8 +95,8 @@ async def test_reconcile_is_clean_after_real_traffic_and_reports_damage(
     ]
 
     # Repaired, the rerun replaces the day's report: nothing of ours is left in it.
-    await update_doc(resources.mongo.db.payins, paid, lambda d: {**d, "amount": original})
-    await update_doc(resources.mongo.db.payins, failed, lambda d: {**d, "status": "failed"})
+    await compare_and_set(resources.mongo.db.payins, paid, lambda d: {**d, "amount": original})
+    await compare_and_set(resources.mongo.db.payins, failed, lambda d: {**d, "status": "failed"})
     await reconcile(resources, today())
     stored = await resources.mongo.db.reconciliation_reports.count_documents({"date": today()})
     assert stored == 1
@@ -103,7 +104,7 @@ async def test_reconcile_is_clean_after_real_traffic_and_reports_damage(
     assert problems_of(shown.json(), ids | {ghost}) == []
 
     # The job, run by the stack's real worker, for a given day.
-    await enqueue(resources.queue, "reconcile", date="2020-01-02")
+    await enqueue(resources.queue, RECONCILE, ReconcileArgs(date="2020-01-02"))
 
     async def reported():
         return await resources.mongo.db.reconciliation_reports.find_one({"_id": "rec_2020-01-02"})

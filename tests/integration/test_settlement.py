@@ -15,6 +15,7 @@ import pytest
 from core import ledger
 from core.errors import ApiError
 from core.ids import new_id
+from core.jobs_client import NoArgs
 from core.routing import create_ple
 from core.settlement import settle_ple_fees
 from core.storage.postgres import sql
@@ -242,7 +243,7 @@ async def test_daily_cron_enqueues_one_settlement_per_active_ple(resources, stac
     ctx = {"resources": resources}
     # Two workers running the daily cron at once: the per-(PLE, date) job key and the unique row
     # leave one settlement each; the stack's real worker runs the queued jobs.
-    runs = await asyncio.gather(enqueue_daily_settlements(ctx), enqueue_daily_settlements(ctx))
+    runs = await asyncio.gather(enqueue_daily_settlements(ctx, NoArgs()), enqueue_daily_settlements(ctx, NoArgs()))
     assert {r["date"] for r in runs} == {yesterday()}
     ples = {p["id"] for p in await active_ples()}
     assert stack.ple_id in ples

@@ -19,6 +19,8 @@ from prometheus_client import REGISTRY, generate_latest
 
 from core.events import record_event
 from core.ids import new_id
+from core.job_refs import DeliveryArgs
+from core.jobs_client import NoArgs
 from core.resources import Resources
 from core.security.outbound import check_webhook_url
 from core.timeutil import iso, utcnow
@@ -91,7 +93,7 @@ async def test_events_are_delivered_signed_and_the_docs_snippet_verifies(
     verify = docs_verifier(tmp_path)
     for type in ("payin.succeeded", "payout.failed"):
         event, delivery = await new_event(resources, m.merchant_id, type)
-        assert await deliver_webhook(ctx, delivery_id=delivery["_id"], attempt=0) == "delivered"
+        assert await deliver_webhook(ctx, DeliveryArgs(delivery_id=delivery["_id"], attempt=0)) == "delivered"
         (got,) = receiver.for_event(event["_id"])
         assert got.method == "POST" and got.path == "/hooks"
         assert got.headers["content-type"] == "application/json"
@@ -124,7 +126,7 @@ async def test_events_are_delivered_signed_and_the_docs_snippet_verifies(
         assert attempt["response_excerpt"].startswith('{"received": true}') and len(attempt["response_excerpt"]) == 1024
 
         # The same slot again (a saq retry, a duplicate job) sends nothing.
-        assert await deliver_webhook(ctx, delivery_id=delivery["_id"], attempt=0) == "already_delivered"
+        assert await deliver_webhook(ctx, DeliveryArgs(delivery_id=delivery["_id"], attempt=0)) == "already_delivered"
         assert len(receiver.for_event(event["_id"])) == 1
 
 
@@ -133,7 +135,7 @@ async def test_500_then_200_is_delivered_on_the_scheduled_retry(ctx, resources, 
     m = await make_merchant(webhook_url=receiver.url)
     event, delivery = await new_event(resources, m.merchant_id)
     before = utcnow()
-    assert await deliver_webhook(ctx, delivery_id=delivery["_id"], attempt=0) == "attempt_failed"
+    assert await deliver_webhook(ctx, DeliveryArgs(delivery_id=delivery["_id"], attempt=0)) == "attempt_failed"
     doc = await delivery_of(resources, delivery["_id"])
     assert doc["status"] == "pending"
     (first,) = doc["attempts"]
@@ -144,7 +146,7 @@ async def test_500_then_200_is_delivered_on_the_scheduled_retry(ctx, resources, 
     job = await resources.queue.job(f"{delivery['_id']}:1")
     assert job is not None and job.kwargs["attempt"] == 1 and job.scheduled >= int(before.timestamp()) + 1
 
-    assert await deliver_webhook(ctx, delivery_id=delivery["_id"], attempt=1) == "delivered"
+    assert await deliver_webhook(ctx, DeliveryArgs(delivery_id=delivery["_id"], attempt=1)) == "delivered"
     doc = await delivery_of(resources, delivery["_id"])
     assert doc["status"] == "delivered" and [a["status_code"] for a in doc["attempts"]] == [500, 200]
     assert len(receiver.for_event(event["_id"])) == 2
@@ -154,7 +156,9 @@ async def test_two_concurrent_runs_of_one_attempt_send_once(ctx, resources, make
     receiver.delay = 0.3  # keep the first send in flight while the others start
     m = await make_merchant(webhook_url=receiver.url)
     event, delivery = await new_event(resources, m.merchant_id)
-    outcomes = await asyncio.gather(*(deliver_webhook(ctx, delivery_id=delivery["_id"], attempt=0) for _ in range(4)))
+    outcomes = await asyncio.gather(
+        *(deliver_webhook(ctx, DeliveryArgs(delivery_id=delivery["_id"], attempt=0)) for _ in range(4))
+    )
     assert sorted(outcomes).count("delivered") == 1, outcomes
     assert set(outcomes) - {"delivered"} <= {"slot_taken", "already_attempted"}, outcomes
     assert len(receiver.for_event(event["_id"])) == 1
@@ -171,7 +175,7 @@ async def test_a_merchant_without_webhook_url_gets_skipped(ctx, resources, make_
     m = await make_merchant()
     _, delivery = await new_event(resources, m.merchant_id)
     before = counted("skipped")
-    assert await deliver_webhook(ctx, delivery_id=delivery["_id"], attempt=0) == "skipped"
+    assert await deliver_webhook(ctx, DeliveryArgs(delivery_id=delivery["_id"], attempt=0)) == "skipped"
     assert counted("skipped") == before + 1
     doc = await delivery_of(resources, delivery["_id"])
     assert doc["status"] == "skipped" and doc["next_attempt_at"] is None and doc["attempts"] == []
@@ -186,7 +190,7 @@ async def test_a_redirect_is_a_failure_and_is_not_followed(ctx, resources, make_
         receiver.redirect_to = target.url
         m = await make_merchant(webhook_url=receiver.url)
         event, delivery = await new_event(resources, m.merchant_id)
-        assert await deliver_webhook(ctx, delivery_id=delivery["_id"], attempt=0) == "attempt_failed"
+        assert await deliver_webhook(ctx, DeliveryArgs(delivery_id=delivery["_id"], attempt=0)) == "attempt_failed"
         (attempt,) = (await delivery_of(resources, delivery["_id"]))["attempts"]
         assert attempt["status_code"] == 302 and attempt["error"] == "redirect not followed (HTTP 302)"
         assert len(receiver.for_event(event["_id"])) == 1 and target.requests == []
@@ -200,7 +204,7 @@ async def test_a_receiver_slower_than_10_seconds_is_a_failed_attempt(ctx, resour
     m = await make_merchant(webhook_url=receiver.url)
     event, delivery = await new_event(resources, m.merchant_id)
     started = time.monotonic()
-    assert await deliver_webhook(ctx, delivery_id=delivery["_id"], attempt=0) == "attempt_failed"
+    assert await deliver_webhook(ctx, DeliveryArgs(delivery_id=delivery["_id"], attempt=0)) == "attempt_failed"
     assert 9.9 <= time.monotonic() - started < 11
     (attempt,) = (await delivery_of(resources, delivery["_id"]))["attempts"]
     assert attempt["status_code"] is None and attempt["error"].startswith("timeout")
@@ -242,7 +246,10 @@ async def test_the_target_is_checked_again_at_delivery_time(resources, make_merc
     m = await make_merchant(webhook_url=receiver.url)  # accepted while private targets were allowed
     event, delivery = await new_event(resources, m.merchant_id)
     strict = replace(resources, settings=replace(resources.settings, allow_private_webhook_targets=False))
-    assert await deliver_webhook({"resources": strict}, delivery_id=delivery["_id"], attempt=0) == "attempt_failed"
+    assert (
+        await deliver_webhook({"resources": strict}, DeliveryArgs(delivery_id=delivery["_id"], attempt=0))
+        == "attempt_failed"
+    )
     (attempt,) = (await delivery_of(resources, delivery["_id"]))["attempts"]
     assert attempt["status_code"] is None and attempt["error"].startswith("refused: webhook URL must use https")
     assert receiver.for_event(event["_id"]) == []
@@ -342,7 +349,7 @@ async def test_sweep_repairs_a_missing_delivery_and_a_lost_attempt(ctx, resource
         {"_id": stuck["_id"]}, {"$set": {"claimed_attempt": 1, "next_attempt_at": long_ago}}
     )
 
-    result = await sweep_webhook_deliveries(ctx)
+    result = await sweep_webhook_deliveries(ctx, NoArgs())
     assert result["deliveries_created"] >= 1 and result["attempts_requeued"] >= 1
     created = await db.webhook_deliveries.find_one({"event_id": orphan["_id"]})
     assert created is not None and created["status"] == "pending"
@@ -351,10 +358,10 @@ async def test_sweep_repairs_a_missing_delivery_and_a_lost_attempt(ctx, resource
     job = next((j for j in jobs if j is not None), None)
     assert job is not None and job.kwargs["delivery_id"] == stuck["_id"] and job.kwargs["attempt"] == 2
 
-    again = await sweep_webhook_deliveries(ctx)
+    again = await sweep_webhook_deliveries(ctx, NoArgs())
     assert await db.webhook_deliveries.count_documents({"event_id": orphan["_id"]}) == 1
     assert again["deliveries_created"] == 0
-    assert await deliver_webhook(ctx, delivery_id=stuck["_id"], attempt=2) == "skipped"
+    assert await deliver_webhook(ctx, DeliveryArgs(delivery_id=stuck["_id"], attempt=2)) == "skipped"
 
 
 async def test_receiver_down_follows_the_schedule_then_fails_and_a_manual_retry_delivers(

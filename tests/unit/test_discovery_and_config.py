@@ -73,11 +73,43 @@ def test_module_that_fails_to_import_is_named(package) -> None:
         discover_functions(name)
 
 
-def test_job_module_without_its_function_is_named(package) -> None:
+def test_job_module_without_its_reference_is_named(package) -> None:
     name, root = package
-    write(root, "sweep", "async def other(ctx):\n    return 1\n")
-    with pytest.raises(DiscoveryError, match=rf"{name}\.sweep: defines no job function named 'sweep'"):
-        discover_jobs(name)
+    write(root, "sweep", "async def sweep(ctx, args):\n    return 1\n")
+    with pytest.raises(DiscoveryError, match=rf"{name}\.sweep: declares no JOB"):
+        discover_jobs(name, refs=())
+
+
+def test_job_module_must_take_its_references_arguments(package) -> None:
+    from core.job_refs import POLL_PAYOUT
+
+    name, root = package
+    write(
+        root,
+        "poll_payout",
+        "from core.job_refs import POLL_PAYOUT\nJOB = POLL_PAYOUT\n"
+        "async def poll_payout(ctx, *, payout_id: str):\n    return 1\n",
+    )
+    with pytest.raises(DiscoveryError, match=r"poll_payout must take \(ctx, args: PollArgs\)"):
+        discover_jobs(name, refs=(POLL_PAYOUT,))
+
+
+def test_a_declared_job_nobody_implements_stops_start_up(package) -> None:
+    from core.job_refs import EXPIRE_PAYIN, PayinArgs
+
+    name, root = package
+    write(
+        root,
+        "expire_payin",
+        "from core.job_refs import EXPIRE_PAYIN, PayinArgs\nJOB = EXPIRE_PAYIN\n"
+        "async def expire_payin(ctx, args: PayinArgs):\n    return args.payin_id\n",
+    )
+    assert [s.name for s in discover_jobs(name, refs=(EXPIRE_PAYIN,))] == ["expire_payin"]
+    with pytest.raises(DiscoveryError, match="no module implements job\\(s\\) submit_payout"):
+        from core.job_refs import SUBMIT_PAYOUT
+
+        discover_jobs(name, refs=(EXPIRE_PAYIN, SUBMIT_PAYOUT))
+    assert PayinArgs(payin_id="pi_1").payin_id == "pi_1"
 
 
 def test_broken_module_stops_app_creation(package) -> None:

@@ -7,8 +7,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
 from core.http.lists import Limit, StartingAfter, checked_limit, page
-from core.payments.listing import list_transactions
-from core.payments.payouts import public_payout
+from core.payments.listing import ListFilters, list_transactions
+from core.payments.model import Kind, PayoutStatus
+from core.payments.views import admin_view
 from core.resources import Resources
 
 ROLE = "api"
@@ -21,20 +22,14 @@ async def list_all(
     starting_after: StartingAfter = None,
     needs_review: FromQuery[bool | None] = None,
     merchant_id: FromQuery[str | None] = None,
-    status: FromQuery[str | None] = None,
+    status: FromQuery[PayoutStatus | None] = None,
 ) -> dict[str, Any]:
-    extra = {} if needs_review is None else {"needs_review": needs_review}
-
-    def shape(doc: dict[str, Any]) -> dict[str, Any]:
-        return {**public_payout(doc), "merchant_id": doc["merchant_id"]}
-
     data, has_more = await list_transactions(
-        resources.mongo.db.payouts,
-        shape,
+        resources,
+        Kind.PAYOUT,
         merchant_id=merchant_id,
         limit=checked_limit(limit),
         starting_after=starting_after,
-        status=status,
-        extra=extra,
+        filters=ListFilters(status=status, needs_review=needs_review),
     )
-    return page(data, has_more)
+    return page([admin_view(p) for p in data], has_more)

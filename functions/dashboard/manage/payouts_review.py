@@ -6,8 +6,9 @@ from litestar import Request, Response, get
 from litestar.di import NamedDependency
 
 from core.dashboard.web import PAGE_ERRORS, signed_in
-from core.payments.listing import list_transactions
-from core.payments.payouts import public_payout
+from core.payments.listing import ListFilters, list_transactions
+from core.payments.model import Kind
+from core.payments.views import admin_view
 from core.resources import Resources
 
 ROLE = "frontend"
@@ -17,12 +18,7 @@ ROLE = "frontend"
 async def payouts_review(request: Request[Any, Any, Any], resources: NamedDependency[Resources]) -> Response[Any]:
     page = await signed_in(request, resources, role="admin")
     after = (request.query_params.get("starting_after") or "").strip()[:64] or None
-    rows, has_more = await list_transactions(
-        resources.mongo.db.payouts,
-        lambda doc: {**public_payout(doc), "merchant_id": doc["merchant_id"]},
-        merchant_id=None,
-        limit=50,
-        starting_after=after,
-        extra={"needs_review": True},
+    payouts, has_more = await list_transactions(
+        resources, Kind.PAYOUT, merchant_id=None, limit=50, starting_after=after, filters=ListFilters(needs_review=True)
     )
-    return page.render("manage_review.html", rows=rows, has_more=has_more)
+    return page.render("manage_review.html", rows=[admin_view(p) for p in payouts], has_more=has_more)
