@@ -19,6 +19,7 @@ import pytest
 from core.http.app import create_app
 from core.http.context import litestar_of
 from core.http.inprocess import RunningApp
+from core.security.attempts import counter_key
 from tests.fixtures.merchants import SignedClient
 from tests.fixtures.stack import eventually
 from tests.fuzz.hooks import SANE_ID, Merchant, RawResponse, asgi_call, assert_error, module_merchant
@@ -295,8 +296,11 @@ def test_every_admin_route_is_in_the_list(apps) -> None:
 
 
 @pytest.mark.parametrize(("method", "path"), ADMIN_ROUTES)
-async def test_admin_routes_refuse_a_missing_or_wrong_token(apps, admin_token, method, path) -> None:
+async def test_admin_routes_refuse_a_missing_or_wrong_token(apps, admin_token, resources, method, path) -> None:
     body = b'{"name": "x"}' if method in ("POST", "PATCH", "PUT") else b""
+    # Failed token lookups are limited per address (429 after 20 a minute, tests/integration/
+    # test_admin_access.py); each route here starts with a clean count.
+    await resources.redis.delete(counter_key("admin_token", "127.0.0.1"))
     for authorization in bad_authorizations(admin_token):
         headers = [(b"content-type", b"application/json")]
         if authorization is not None:
