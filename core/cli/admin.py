@@ -49,7 +49,10 @@ def create_token(name: str, scopes: tuple[str, ...], expires_in: str | None, as_
             target=created.id,
             details={"name": name, "scopes": list(created.scopes), "expires_at": expires},
         )
-        return {"token": created.token, "id": created.id, "scopes": list(created.scopes), "expires_at": expires}
+        # stdout carries exactly the contract's answer (§11); what the token may do goes to stderr.
+        granted = ",".join(created.scopes)
+        click.echo(f"admin token {created.id}: scopes {granted}, expires {expires or 'never'}", err=True)
+        return {"token": created.token}
 
     try:
         emit(run_with_resources(settings, work), as_json)

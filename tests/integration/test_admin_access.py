@@ -41,7 +41,9 @@ def gateway_cli(*args: str, env: dict[str, str] | None = None) -> tuple[int, str
 def new_token(*args: str) -> str:
     code, out, err = gateway_cli("admin", "create-token", "--name", "item-7", *args, "--json")
     assert code == 0, err[-2000:]
-    return str(orjson.loads(out)["token"])
+    answer = orjson.loads(out)
+    assert set(answer) == {"token"}  # exactly the §11 answer; scopes and expiry are told on stderr
+    return str(answer["token"])
 
 
 @pytest.fixture(scope="module")
