@@ -88,10 +88,12 @@ def production_env() -> dict[str, str]:
 
 
 def exited(proc: RoleProcess) -> tuple[int, str]:
-    code = proc.proc.wait(timeout=120)
-    output = proc.output()
-    proc.stop()
-    return code, output
+    """The exit code and output of a process that must refuse to start (stopped if it does not)."""
+    try:
+        code = proc.proc.wait(timeout=120)
+        return code, proc.output()
+    finally:
+        proc.stop()
 
 
 async def test_a_role_refuses_to_start_in_production_with_a_well_known_ple_secret(resources: Resources) -> None:
@@ -140,16 +142,9 @@ async def test_a_role_and_the_sandbox_refuse_a_well_known_sandbox_secret_in_prod
 
 async def test_the_sandbox_has_no_default_secret() -> None:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
-    done = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "core", "sandbox", "--port", str(port)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode != 0 and "--secret" in done.stderr, done.stderr[-2000:]
+    proc = RoleProcess(["sandbox", "--port", str(port)], port, {"SANDBOX_SECRET": ""}, "sandbox-no-secret")
+    code, output = await asyncio.to_thread(exited, proc)
+    assert code != 0 and "--secret" in output, output[-2000:]
 
 
 async def test_dev_seed_gives_the_sandbox_ple_a_generated_secret(resources: Resources) -> None:
