@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import msgspec
 import structlog
-from pymongo.errors import DuplicateKeyError
 
 from core import ledger
-from core.errors import ApiError, not_found
+from core.errors import ApiError
 from core.ids import new_id
 from core.job_refs import POLL_REFUND, SUBMIT_REFUND
 from core.observability.metrics import REFUNDS
@@ -24,9 +23,9 @@ from core.payments import machine as engine
 from core.payments import payins, submission
 from core.payments.inputs import RefundCreate, check_metadata
 from core.payments.machine import Machine, StateEffects
-from core.payments.model import FailureCode, Kind, Payin, PayinStatus, Refund, RefundStatus, Step
+from core.payments.model import Answer, FailureCode, Kind, Payin, PayinStatus, Refund, RefundStatus, Step
 from core.payments.store import TransactionStore
-from core.payments.submission import Answer, Submitter
+from core.payments.submission import Submitter
 from core.payments.views import RefundView, refund_view
 from core.providers.base import PleConfig, RefundRequest
 from core.providers.registry import get_adapter
@@ -95,15 +94,11 @@ SUBMITTER = Submitter(machine=MACHINE, submit_job=SUBMIT_REFUND, send=_send, que
 
 async def create_refund(res: Resources, merchant_id: str, data: RefundCreate) -> RefundView:
     check_metadata(data.metadata)
-    payin = await payins.MACHINE.store(res).get(data.payin_id, merchant_id=merchant_id)
-    if payin is None:
-        raise not_found("payin")
+    payin = await payins.MACHINE.store(res).owned(data.payin_id, merchant_id)
     if payin.status != PayinStatus.SUCCEEDED:
         raise ApiError("payin_not_refundable", f"only a succeeded payin is refundable; it is {payin.status}")
     store = MACHINE.store(res)
-    existing = await store.collection.find_one({"merchant_id": merchant_id, "reference": data.reference}, {"_id": 1})
-    if existing:
-        raise _duplicate(existing["_id"])
+    await store.refuse_duplicate(merchant_id, data.reference)
     refund_id = new_id("rf")
     structlog.contextvars.bind_contextvars(refund_id=refund_id)
     try:  # 1: the guard and the hold, in one PostgreSQL transaction
@@ -139,26 +134,13 @@ async def create_refund(res: Resources, merchant_id: str, data: RefundCreate) ->
     )
     try:  # 2: the document
         await store.insert(refund)
-    except DuplicateKeyError:  # a concurrent request with this reference won: give the hold back
+    except ApiError:  # a concurrent request with this reference won: give the hold (and guard) back
         await ledger.post(ledger.refund_release(refund_id, payin.id, merchant_id, payin.currency, amount))
-        found = await store.collection.find_one({"merchant_id": merchant_id, "reference": data.reference}, {"_id": 1})
-        raise _duplicate(found["_id"] if found else None) from None
+        raise
     MACHINE.counted(refund)
     ple = await res.ples.get(payin.ple_id)
     return refund_view(await submission.submit(res, SUBMITTER, refund, ple, source="api"))  # 3 and 4
 
 
-def _duplicate(existing_id: str | None) -> ApiError:
-    return ApiError(
-        "duplicate_reference",
-        "a refund with this reference exists",
-        param="reference",
-        extra={"existing_id": existing_id},
-    )
-
-
 async def get_refund(res: Resources, merchant_id: str, refund_id: str) -> RefundView:
-    refund = await MACHINE.store(res).get(refund_id, merchant_id=merchant_id)
-    if refund is None:
-        raise not_found("refund")
-    return refund_view(refund)
+    return refund_view(await MACHINE.store(res).owned(refund_id, merchant_id))

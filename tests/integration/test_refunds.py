@@ -8,9 +8,12 @@ processing, 55 succeeded without a callback, 56 a first submission answered 503.
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from datetime import timedelta
 from typing import Any
 
+import orjson
 import pytest
 
 from core import ledger
@@ -244,3 +247,27 @@ async def test_a_crash_inside_a_state_change_gets_its_effects_from_the_sweep(rou
     events = await resources.mongo.db.events.find({"object_id": refund["id"]}).to_list(5)
     assert sorted(e["type"] for e in events) == ["refund.failed", "refund.processing"]
     assert await ledger.verify_ledger() == []
+
+
+async def test_the_cli_refunds_like_the_api(routed_merchant, resources) -> None:
+    """docs/payments.md's example: `gateway invoke refunds.create`, then list and the payin."""
+    m, payin = await paid_payin(routed_merchant, resources)
+
+    def invoke(*args: str) -> dict[str, Any]:
+        done = subprocess.run(
+            [sys.executable, "-m", "core", "invoke", *args, "--merchant", m.merchant_id],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return orjson.loads(done.stdout)
+
+    body = orjson.dumps({"payin_id": payin["id"], "reference": "cli-refund", "amount": 2_500}).decode()
+    created = await asyncio.to_thread(invoke, "refunds.create", "--json", body)
+    assert created["status"] == 201 and created["body"]["amount"] == 2_500
+    await settled(resources, "refund", created["body"]["id"], "succeeded")
+    listed = await asyncio.to_thread(invoke, "refunds.list", "--query", f"payin_id={payin['id']}")
+    assert [r["id"] for r in listed["body"]["data"]] == [created["body"]["id"]]
+    shown = await asyncio.to_thread(invoke, "payins.get", "--param", f"payin_id={payin['id']}")
+    assert shown["body"]["amount_refunded"] == 2_500
