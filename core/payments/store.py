@@ -15,13 +15,13 @@ from pymongo.errors import DuplicateKeyError
 
 from core.errors import ApiError, not_found
 from core.payments.model import COLLECTION, TYPES, Kind, Transaction
-from core.storage.mongo import Mongo, replace_if_unchanged
+from core.storage.mongo import Document, Mongo, replace_if_unchanged
 
 T = TypeVar("T", bound=Transaction)
 ATTEMPTS = 50
 
 
-def encode(obj: Transaction) -> dict[str, Any]:
+def encode(obj: Transaction) -> Document:
     """The MongoDB document of a transaction (datetimes stay datetimes)."""
     return msgspec.to_builtins(obj, builtin_types=(datetime,))  # type: ignore[no-any-return]
 
@@ -38,7 +38,7 @@ class TransactionStore(Generic[T]):
         self.type: type[T] = TYPES[kind]  # type: ignore[assignment]
         self.collection = mongo.db[COLLECTION[kind]]
 
-    def decode(self, doc: dict[str, Any]) -> T:
+    def decode(self, doc: Document) -> T:
         return msgspec.convert(doc, self.type)
 
     async def get(self, obj_id: str, *, merchant_id: str | None = None) -> T | None:

@@ -12,7 +12,7 @@ It also sets the review gauge per kind and the payin expiry lag.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -43,7 +43,7 @@ POLL_GRACE = timedelta(minutes=2)  # a due poll this late was lost
 # Per kind that holds funds before its document exists: the hold's entry kind, the entry kinds that
 # end a hold, and the release of an orphan hold (from the hold's transaction, merchant, currency
 # and metadata).
-HOLDS: dict[Kind, tuple[str, tuple[str, ...], Callable[[str, str, str, dict[str, Any]], ledger.EntrySpec]]] = {
+HOLDS: dict[Kind, tuple[str, tuple[str, ...], Callable[[str, str, str, Mapping[str, Any]], ledger.EntrySpec]]] = {
     Kind.PAYOUT: (
         "payout_hold",
         ("payout_failed", "payout_succeeded"),
