@@ -24,6 +24,8 @@ ERROR_STATUS: dict[str, int] = {
     "idempotency_key_reused": 422,
     "insufficient_funds": 422,
     "no_route": 422,
+    "refund_exceeds_payin": 422,
+    "payin_not_refundable": 422,
     "rate_limited": 429,
     "internal_error": 500,
     "provider_unavailable": 502,

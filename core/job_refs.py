@@ -59,6 +59,8 @@ EXPIRE_PAYIN = JobRef("expire_payin", PayinArgs)
 POLL_PAYIN = JobRef("poll_payin", PollArgs)
 POLL_PAYOUT = JobRef("poll_payout", PollArgs)
 SUBMIT_PAYOUT = JobRef("submit_payout", SubmitArgs, retries=3)
+POLL_REFUND = JobRef("poll_refund", PollArgs)
+SUBMIT_REFUND = JobRef("submit_refund", SubmitArgs, retries=3)
 PROCESS_PROVIDER_CALLBACK = JobRef("process_provider_callback", CallbackArgs)
 APPLY_EFFECTS = JobRef("apply_effects", EffectsArgs)
 # A killed sweep blocks the next tick until saq sweeps it: keep its timeout short.
@@ -79,6 +81,8 @@ ALL: tuple[JobRef[msgspec.Struct], ...] = (
     POLL_PAYIN,
     POLL_PAYOUT,
     SUBMIT_PAYOUT,
+    POLL_REFUND,
+    SUBMIT_REFUND,
     PROCESS_PROVIDER_CALLBACK,
     APPLY_EFFECTS,
     SWEEP_TRANSACTIONS,

@@ -34,7 +34,7 @@ log = structlog.get_logger("reconciliation")
 
 REPORTS = "reconciliation_reports"
 IN_PROGRESS_WINDOW = timedelta(minutes=5)
-FINAL = {COLLECTION[k]: tuple(FINAL_OF[k]) for k in (Kind.PAYIN, Kind.PAYOUT)}
+FINAL = {COLLECTION[k]: tuple(FINAL_OF[k]) for k in (Kind.PAYIN, Kind.PAYOUT, Kind.REFUND)}
 # The entry kinds a payin or payout causes; other kinds (adjustments, settlements) are not theirs.
 TRANSACTION_KINDS = (
     "payin_succeeded",
@@ -43,6 +43,9 @@ TRANSACTION_KINDS = (
     "payout_failed",
     "payout_reversed",
     "provider_fee_accrued",
+    "refund_hold",
+    "refund_succeeded",
+    "refund_failed",
 )
 
 Net = dict[str, int]  # account code -> net signed amount of one entry
@@ -61,7 +64,13 @@ def expected_entries(collection: str, doc: dict[str, Any]) -> dict[str, Net]:
     amount, fee, provider_fee = doc["amount"], doc.get("fee", 0), doc.get("provider_fee", 0)
     accrual = _net([(PLATFORM_PROVIDER_FEES, -provider_fee), (fees_payable(ple), provider_fee)])
     wanted: dict[str, Net] = {}
-    if collection == "payins":
+    if collection == "refunds":  # no fee either way (§4.9)
+        wanted["refund_hold"] = _net([(available(mid), -amount), (reserved(mid), amount)])
+        if status == "succeeded":
+            wanted["refund_succeeded"] = _net([(reserved(mid), -amount), (clearing(ple), amount)])
+        if status == "failed":
+            wanted["refund_failed"] = _net([(reserved(mid), -amount), (available(mid), amount)])
+    elif collection == "payins":
         if status == "succeeded":
             wanted["payin_succeeded"] = _net(
                 [(clearing(ple), -amount), (available(mid), amount - fee), (PLATFORM_REVENUE, fee)]
@@ -158,7 +167,7 @@ async def reconcile(res: Resources, day: date | str) -> dict[str, Any]:
     db = res.mongo.db
 
     docs: dict[str, tuple[str, dict[str, Any]]] = {}
-    for collection in ("payins", "payouts"):
+    for collection in ("payins", "payouts", "refunds"):
         query = {"status": {"$in": list(FINAL[collection])}, "updated_at": {"$gte": start}}
         async for doc in db[collection].find(query):
             if _final_in(doc, collection, start, end):
@@ -172,7 +181,7 @@ async def reconcile(res: Resources, day: date | str) -> dict[str, Any]:
     )
     of_day = {r["transaction_id"] for r in rows}
     unknown = sorted(of_day - docs.keys())
-    for collection in ("payins", "payouts"):
+    for collection in ("payins", "payouts", "refunds"):
         if unknown:
             async for doc in db[collection].find({"_id": {"$in": unknown}}):
                 docs[doc["_id"]] = (collection, doc)

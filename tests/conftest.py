@@ -98,6 +98,7 @@ pytest_plugins = [
     "tests.fixtures.processes",
     "tests.fixtures.merchants",
     "tests.fixtures.stack",
+    "tests.fixtures.tracing",
 ]
 
 

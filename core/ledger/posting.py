@@ -42,6 +42,9 @@ class EntrySpec:
     postings: tuple[PostingSpec, ...]
     merchant_id: str | None = None
     metadata: dict[str, object] = field(default_factory=dict)
+    # A statement run in the same transaction only when this call writes the entry: keeps a side
+    # table in step with the ledger exactly once (e.g. the refund guard when a refund fails).
+    also: tuple[str, tuple[object, ...]] | None = None
 
 
 class InsufficientFunds(Exception):
@@ -159,9 +162,14 @@ async def entry_by_key(idempotency_key: str) -> Entry | None:
 
 
 async def post(spec: EntrySpec) -> Entry | None:
-    return await post_entry(
-        spec.kind, spec.key, spec.transaction_id, spec.postings, spec.merchant_id, dict(spec.metadata)
-    )
+    args = (spec.kind, spec.key, spec.transaction_id, spec.postings, spec.merchant_id, dict(spec.metadata))
+    if spec.also is None:
+        return await post_entry(*args)
+    async with engine().transaction():  # joins the caller's transaction when there is one
+        entry = await post_entry(*args)
+        if entry is not None and entry.created:
+            await sql(spec.also[0], *spec.also[1])
+    return entry
 
 
 async def missing_keys(keys: Sequence[str]) -> set[str]:

@@ -89,7 +89,8 @@ async def entries_for_transaction(transaction_id: str) -> list[Entry]:
 
 
 async def verify_ledger() -> list[dict[str, Any]]:
-    """Every problem found; an empty list proves the three invariants of ARCHITECTURE §6.
+    """Every problem found; an empty list proves the three invariants of ARCHITECTURE §6, and that
+    each payin's refund guard equals its refunds in the ledger (§4.9).
 
     Each check is one statement, so it reads one consistent snapshot while postings continue.
     """
@@ -139,6 +140,23 @@ async def verify_ledger() -> list[dict[str, Any]]:
                 "account": row["code"],
                 "currency": row["currency"],
                 "balance": row["balance"],
+            }
+        )
+    # The refund guard agrees with the ledger: per payin, its refund holds less its failed refunds.
+    for row in await sql(
+        "SELECT g.payin_id, g.committed, coalesce(h.total, 0) AS held FROM refund_guard g LEFT JOIN"
+        " (SELECT metadata->>'payin_id' AS payin_id,"
+        "  sum(CASE WHEN kind = 'refund_hold' THEN (metadata->>'amount')::bigint"
+        "      ELSE -(metadata->>'amount')::bigint END) AS total"
+        "  FROM journal_entries WHERE kind IN ('refund_hold', 'refund_failed') GROUP BY 1) h"
+        " ON h.payin_id = g.payin_id WHERE g.committed <> coalesce(h.total, 0) ORDER BY g.payin_id"
+    ):
+        problems.append(
+            {
+                "problem": "refund_guard_mismatch",
+                "payin_id": row["payin_id"],
+                "guard": int(row["committed"]),
+                "ledger": int(row["held"]),
             }
         )
     return problems

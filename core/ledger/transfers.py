@@ -22,6 +22,7 @@ from core.ledger.amounts import (
     reserved,
 )
 from core.ledger.posting import Entry, EntrySpec, PostingSpec, post, post_entry
+from core.storage.postgres import engine, sql
 
 
 def _transfer(source: str, target: str, currency: str, amount: int) -> tuple[PostingSpec, ...]:
@@ -211,3 +212,88 @@ async def adjust_merchant_balance(
         if (posted, entry.currency, entry.metadata.get("reason")) != (amount, currency, reason):
             raise AdjustmentConflict(entry)
     return entry
+
+
+class RefundExceedsPayin(Exception):
+    """The payin's refunds that are not failed would add up to more than its amount."""
+
+    def __init__(self, refundable: int) -> None:
+        super().__init__(f"only {refundable} is still refundable")
+        self.refundable = refundable
+
+
+_RELEASE_GUARD = "UPDATE refund_guard SET committed = committed - {} WHERE payin_id = {}"
+
+
+def refund_hold(refund_id: str, payin_id: str, merchant_id: str, currency: str, amount: int) -> EntrySpec:
+    """Refund created: amount from merchant available to merchant reserved (post only through
+    `hold_refund_funds`, which checks the payin's guard in the same transaction)."""
+    check_id(merchant_id, "merchant_id")
+    _money(currency, amount)
+    return EntrySpec(
+        kind="refund_hold",
+        key=f"refund:{refund_id}:hold",
+        transaction_id=refund_id,
+        postings=_transfer(available(merchant_id), reserved(merchant_id), currency, amount),
+        merchant_id=merchant_id,
+        metadata={"amount": amount, "payin_id": payin_id},
+    )
+
+
+def refund_settlement(refund_id: str, merchant_id: str, ple_id: str, currency: str, amount: int) -> EntrySpec:
+    """Refund succeeded: amount from merchant reserved to PLE clearing (the provider paid it out)."""
+    check_id(merchant_id, "merchant_id")
+    check_id(ple_id, "ple_id")
+    _money(currency, amount)
+    return EntrySpec(
+        kind="refund_succeeded",
+        key=f"refund:{refund_id}:succeeded",
+        transaction_id=refund_id,
+        postings=_transfer(reserved(merchant_id), clearing(ple_id), currency, amount),
+        merchant_id=merchant_id,
+        metadata={"amount": amount, "ple_id": ple_id},
+    )
+
+
+def refund_release(refund_id: str, payin_id: str, merchant_id: str, currency: str, amount: int) -> EntrySpec:
+    """Refund failed: amount from merchant reserved back to available, and the payin's guard gives
+    the amount back (refundable again), in the same transaction, once."""
+    check_id(merchant_id, "merchant_id")
+    _money(currency, amount)
+    return EntrySpec(
+        kind="refund_failed",
+        key=f"refund:{refund_id}:failed",
+        transaction_id=refund_id,
+        postings=_transfer(reserved(merchant_id), available(merchant_id), currency, amount),
+        merchant_id=merchant_id,
+        metadata={"amount": amount, "payin_id": payin_id},
+        also=(_RELEASE_GUARD, (amount, payin_id)),
+    )
+
+
+async def hold_refund_funds(
+    refund_id: str, payin_id: str, merchant_id: str, currency: str, payin_amount: int, amount: int | None
+) -> int:
+    """Reserve a refund of a payin, in one PostgreSQL transaction: the payin's guard row locked,
+    its refunds that are not failed kept at most the payin's amount (RefundExceedsPayin), and
+    the amount held from available (InsufficientFunds: nothing held, the guard untouched).
+    `amount` None takes what is still refundable. Returns the amount held."""
+    async with engine().transaction():
+        await sql(
+            "INSERT INTO refund_guard (payin_id, merchant_id, currency, payin_amount) VALUES ({}, {}, {}, {})"
+            " ON CONFLICT (payin_id) DO NOTHING",
+            payin_id,
+            merchant_id,
+            currency,
+            payin_amount,
+        )
+        row = (await sql("SELECT payin_amount, committed FROM refund_guard WHERE payin_id = {} FOR UPDATE", payin_id))[
+            0
+        ]
+        refundable = int(row["payin_amount"]) - int(row["committed"])
+        wanted = refundable if amount is None else amount
+        if wanted <= 0 or wanted > refundable:
+            raise RefundExceedsPayin(refundable)
+        await sql("UPDATE refund_guard SET committed = committed + {} WHERE payin_id = {}", wanted, payin_id)
+        await post(refund_hold(refund_id, payin_id, merchant_id, currency, wanted))
+    return wanted

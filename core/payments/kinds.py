@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.payments import payins, payouts
+from core.payments import payins, payouts, refunds
 from core.payments.machine import Machine
 from core.payments.model import Kind
 from core.payments.submission import Submitter
@@ -17,7 +17,9 @@ from core.payments.submission import Submitter
 MACHINES: dict[Kind, Machine[Any]] = {
     Kind.PAYIN: payins.MACHINE,
     Kind.PAYOUT: payouts.MACHINE,
+    Kind.REFUND: refunds.MACHINE,
 }
 SUBMITTERS: dict[Kind, Submitter[Any]] = {
     Kind.PAYOUT: payouts.SUBMITTER,
+    Kind.REFUND: refunds.SUBMITTER,
 }

@@ -18,7 +18,7 @@ Each step is idempotent (ledger keys, one event per object and type), so the swe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
@@ -75,6 +75,8 @@ class Machine(Generic[T]):
     # The statuses a provider's report walks through from the current one (a payout reported
     # reversed before we saw it succeed passes through succeeded); default: just the report.
     path: Callable[[str, str], tuple[str, ...]] = field(default=lambda _current, reported: (reported,))
+    # Idempotent work of every drain beyond the outbox (a refund recounts its payin's refunds).
+    on_drain: Callable[[Resources, T], Awaitable[None]] | None = None
 
     def store(self, res: Resources) -> TransactionStore[T]:
         return TransactionStore(res.mongo, self.kind)
@@ -284,6 +286,8 @@ async def drain(res: Resources, machine: Machine[T], current: T | str) -> T | No
         )
     for item in obj.outbox:
         await run_outbox_item(res, obj, item)
+    if machine.on_drain is not None:
+        await machine.on_drain(res, obj)
     done = {item.id for item in obj.outbox}
 
     def clear(o: T) -> T | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 import msgspec
 
@@ -142,6 +143,7 @@ class Transaction(msgspec.Struct, kw_only=True):
     effects_pending: bool = False
     next_poll: NextPoll | None = None
     submissions: int = 0
+    last_submitted_at: datetime | None = None
     version: int = 0
     created_at: datetime
     updated_at: datetime
@@ -184,18 +186,29 @@ class Payout(Transaction, kw_only=True):
     mode: PayoutMode
     beneficiary: StoredBeneficiary
     narration: str | None = None
-    last_submitted_at: datetime | None = None
 
 
 class Refund(Transaction, kw_only=True):
     status: RefundStatus
     payin_id: str
     reason: str | None = None
-    last_submitted_at: datetime | None = None
 
 
 TransactionType = Payin | Payout | Refund
 TYPES: dict[Kind, type[Transaction]] = {Kind.PAYIN: Payin, Kind.PAYOUT: Payout, Kind.REFUND: Refund}
+
+
+class Answer(Protocol):
+    """A provider's answer about one transaction (PayinResult, PayoutResult, RefundResult)."""
+
+    @property
+    def provider_reference(self) -> str | None: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,3 +227,15 @@ class ProviderReport:
     currency: str
     provider_reference: str | None
     source: str  # "api", "poll", "sweep", "callback:<event id>"
+
+    @classmethod
+    def of(cls, answer: Answer, ple_id: str, source: str) -> ProviderReport:
+        """The report of an answer to a call the gateway made to `ple_id`."""
+        return cls(
+            ple_id=ple_id,
+            status=answer.status,
+            amount=answer.amount,
+            currency=answer.currency,
+            provider_reference=answer.provider_reference,
+            source=source,
+        )

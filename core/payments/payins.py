@@ -17,7 +17,6 @@ from datetime import timedelta
 
 import msgspec
 import structlog
-from pymongo.errors import DuplicateKeyError
 
 from core import ledger
 from core.errors import ApiError, not_found
@@ -112,31 +111,10 @@ async def create_payin(res: Resources, merchant_id: str, data: PayinCreate) -> P
         updated_at=now,
     )
     structlog.contextvars.bind_contextvars(payin_id=payin.id)
-    store = MACHINE.store(res)
-    try:
-        await store.insert(payin)
-    except DuplicateKeyError:
-        existing = await store.collection.find_one(
-            {"merchant_id": merchant_id, "reference": data.reference}, {"_id": 1}
-        )
-        raise ApiError(
-            "duplicate_reference",
-            "a payin with this reference exists",
-            param="reference",
-            extra={"existing_id": existing["_id"] if existing else None},
-        ) from None
+    await MACHINE.store(res).insert(payin)
     MACHINE.counted(payin)
-    request = PayinRequest(
-        payin_id=payin.id,
-        amount=payin.amount,
-        currency=payin.currency,
-        method=payin.method,
-        customer=msgspec.to_builtins(payin.customer),
-        expires_at=payin.expires_at,
-        return_url=payin.return_url,
-    )
     try:
-        result = await get_adapter(payin.provider, res.settings).create_payin(route.ple, request)
+        result = await get_adapter(payin.provider, res.settings).create_payin(route.ple, _request(payin))
     except ProviderUnavailable as exc:
         if exc.kind == "connect":  # refused before anything was sent: nothing can have been charged
             await engine.advance(
@@ -185,14 +163,7 @@ async def _record_answer(res: Resources, payin: Payin, result: PayinResult, ple_
             )
 
         payin = await MACHINE.store(res).update(payin, answered) or payin
-    report = ProviderReport(
-        ple_id=ple_id,
-        status=result.status,
-        amount=result.amount,
-        currency=result.currency,
-        provider_reference=result.provider_reference,
-        source=source,
-    )
+    report = ProviderReport.of(result, ple_id, source)
     moved = await engine.apply_report(res, MACHINE, report, payin, drain_now=source != "api")
     return moved.obj or payin
 
@@ -206,10 +177,7 @@ async def _schedule_expiry(res: Resources, payin: Payin, *, retry: bool = False)
 
 
 async def get_payin(res: Resources, merchant_id: str, payin_id: str) -> PayinView:
-    payin = await MACHINE.store(res).get(payin_id, merchant_id=merchant_id)
-    if payin is None:
-        raise not_found("payin")
-    return payin_view(payin)
+    return payin_view(await MACHINE.store(res).owned(payin_id, merchant_id))
 
 
 async def check_with_provider(res: Resources, payin_id: str, *, source: str) -> PayinStatus:

@@ -10,10 +10,9 @@ deduplicates by id); a state without its effects gets them.
 from __future__ import annotations
 
 import structlog
-from pymongo.errors import DuplicateKeyError
 
 from core import ledger
-from core.errors import ApiError, not_found
+from core.errors import ApiError
 from core.ids import new_id
 from core.job_refs import POLL_PAYOUT, SUBMIT_PAYOUT
 from core.observability.metrics import PAYOUTS
@@ -23,8 +22,8 @@ from core.payments import submission
 from core.payments.context import resolve_route
 from core.payments.inputs import PayoutCreate, check_payout
 from core.payments.machine import Machine, StateEffects
-from core.payments.model import FailureCode, Kind, Payout, PayoutStatus, Step
-from core.payments.submission import Answer, Submitter
+from core.payments.model import Answer, FailureCode, Kind, Payout, PayoutStatus, Step
+from core.payments.submission import Submitter
 from core.payments.views import PayoutView, payout_view
 from core.providers.base import PayoutRequest, PleConfig
 from core.providers.registry import get_adapter
@@ -99,9 +98,7 @@ async def create_payout(res: Resources, merchant_id: str, data: PayoutCreate) ->
     route = await resolve_route(res, merchant_id, "payout", data.mode, data.currency)
     fees = route.fees(data.amount)
     store = MACHINE.store(res)
-    existing = await store.collection.find_one({"merchant_id": merchant_id, "reference": data.reference}, {"_id": 1})
-    if existing:
-        raise _duplicate(existing["_id"])
+    await store.refuse_duplicate(merchant_id, data.reference)
     payout_id = new_id("po")
     structlog.contextvars.bind_contextvars(payout_id=payout_id)
     hold = ledger.payout_hold(payout_id, merchant_id, data.currency, data.amount, fees.fee)
@@ -133,25 +130,12 @@ async def create_payout(res: Resources, merchant_id: str, data: PayoutCreate) ->
     )
     try:  # 2: the document
         await store.insert(payout)
-    except DuplicateKeyError:  # a concurrent request with this reference won: give the hold back
+    except ApiError:  # a concurrent request with this reference won: give the hold back
         await ledger.post(ledger.payout_release(payout_id, merchant_id, data.currency, data.amount, fees.fee))
-        found = await store.collection.find_one({"merchant_id": merchant_id, "reference": data.reference}, {"_id": 1})
-        raise _duplicate(found["_id"] if found else None) from None
+        raise
     MACHINE.counted(payout)
     return payout_view(await submission.submit(res, SUBMITTER, payout, route.ple, source="api"))  # 3 and 4
 
 
-def _duplicate(existing_id: str | None) -> ApiError:
-    return ApiError(
-        "duplicate_reference",
-        "a payout with this reference exists",
-        param="reference",
-        extra={"existing_id": existing_id},
-    )
-
-
 async def get_payout(res: Resources, merchant_id: str, payout_id: str) -> PayoutView:
-    payout = await MACHINE.store(res).get(payout_id, merchant_id=merchant_id)
-    if payout is None:
-        raise not_found("payout")
-    return payout_view(payout)
+    return payout_view(await MACHINE.store(res).owned(payout_id, merchant_id))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 import msgspec
 import structlog
@@ -21,7 +21,7 @@ from core.job_refs import PollArgs, SubmitArgs
 from core.jobs_client import JobRef, enqueue
 from core.payments import machine as engine
 from core.payments.machine import Advanced, Machine
-from core.payments.model import FINAL, FailureCode, Outcome, ProviderReport, Transaction
+from core.payments.model import FINAL, Answer, FailureCode, Outcome, ProviderReport, Transaction
 from core.providers.base import PleConfig, ProviderNotFound, ProviderRejected, ProviderUnavailable
 from core.resources import Resources
 from core.timeutil import utcnow
@@ -29,19 +29,6 @@ from core.timeutil import utcnow
 T = TypeVar("T", bound=Transaction)
 log = structlog.get_logger("payments")
 SUBMIT_RETRY_DELAYS = (2, 10, 30, 60, 120)  # seconds between resubmissions of an unanswered submission
-
-
-class Answer(Protocol):
-    """A provider's answer about a payout or refund (PayoutResult, RefundResult)."""
-
-    @property
-    def provider_reference(self) -> str | None: ...
-    @property
-    def status(self) -> str: ...
-    @property
-    def amount(self) -> int: ...
-    @property
-    def currency(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -53,17 +40,6 @@ class Submitter(Generic[T]):
     pending: str = "pending"
     processing: str = "processing"
     failed: str = "failed"
-
-
-def _report(ple_id: str, answer: Answer, source: str) -> ProviderReport:
-    return ProviderReport(
-        ple_id=ple_id,
-        status=answer.status,
-        amount=answer.amount,
-        currency=answer.currency,
-        provider_reference=answer.provider_reference,
-        source=source,
-    )
 
 
 async def submit(res: Resources, s: Submitter[T], obj: T, ple: PleConfig, *, source: str) -> T:
@@ -87,7 +63,7 @@ async def submit(res: Resources, s: Submitter[T], obj: T, ple: PleConfig, *, sou
         )
         return moved.obj or obj
     moved = await engine.apply_report(
-        res, s.machine, _report(ple.ple_id, answer, source), obj, drain_now=source != "api"
+        res, s.machine, ProviderReport.of(answer, ple.ple_id, source), obj, drain_now=source != "api"
     )
     return moved.obj or obj
 
@@ -120,7 +96,9 @@ async def poll(res: Resources, s: Submitter[T], args: PollArgs) -> str:
     result: Advanced[T] = Advanced(Outcome.DUPLICATE, obj)
     try:
         answer = await s.query(res, await res.ples.get(obj.ple_id), obj.id)
-        result = await engine.apply_report(res, s.machine, _report(obj.ple_id, answer, "poll"), obj, drain_now=True)
+        result = await engine.apply_report(
+            res, s.machine, ProviderReport.of(answer, obj.ple_id, "poll"), obj, drain_now=True
+        )
     except (ProviderUnavailable, ProviderNotFound) as exc:
         log.warning("status query unanswered", kind=s.machine.kind, attempt=args.attempt, error=str(exc))
     current = result.obj or obj

@@ -12,6 +12,7 @@ It also sets the review gauge per kind and the payin expiry lag.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -39,8 +40,21 @@ HOLD_GRACE = timedelta(minutes=2)
 RESUBMIT_AFTER = timedelta(seconds=60)
 EFFECTS_GRACE = timedelta(seconds=30)  # a live request or job finishes its effects well within this
 POLL_GRACE = timedelta(minutes=2)  # a due poll this late was lost
-# The ledger entry that holds funds for a kind, and the entries that end the hold.
-HOLDS = {Kind.PAYOUT: ("payout_hold", ("payout_failed", "payout_succeeded"), ledger.payout_release)}
+# Per kind that holds funds before its document exists: the hold's entry kind, the entry kinds that
+# end a hold, and the release of an orphan hold (from the hold's transaction, merchant, currency
+# and metadata).
+HOLDS: dict[Kind, tuple[str, tuple[str, ...], Callable[[str, str, str, Mapping[str, Any]], ledger.EntrySpec]]] = {
+    Kind.PAYOUT: (
+        "payout_hold",
+        ("payout_failed", "payout_succeeded"),
+        lambda tx, mid, ccy, meta: ledger.payout_release(tx, mid, ccy, int(meta["amount"]), int(meta["fee"])),
+    ),
+    Kind.REFUND: (
+        "refund_hold",
+        ("refund_failed", "refund_succeeded"),
+        lambda tx, mid, ccy, meta: ledger.refund_release(tx, str(meta["payin_id"]), mid, ccy, int(meta["amount"])),
+    ),
+}
 
 
 class SweepReport(msgspec.Struct):
@@ -148,11 +162,7 @@ async def _release_orphan_holds(res: Resources, kind: Kind, grace: timedelta, re
             continue
         meta: Any = hold["metadata"]
         meta = meta if isinstance(meta, dict) else orjson.loads(str(meta))
-        await ledger.post(
-            release(
-                tx_id, str(hold["merchant_id"]), str(hold["currency"]), int(meta["amount"]), int(meta.get("fee", 0))
-            )
-        )
+        await ledger.post(release(tx_id, str(hold["merchant_id"]), str(hold["currency"]).strip(), meta))
         log.warning("released a hold that never got its transaction document", kind=kind, transaction_id=tx_id)
         report.holds_released += 1
 

@@ -18,7 +18,7 @@ from litestar.response import Response
 
 from core.sandbox.options import SandboxOptions
 from core.sandbox.signing import SIGNATURE_HEADER, matches, sign_request
-from core.sandbox.simulator import Payin, Payout, Simulator, counters
+from core.sandbox.simulator import Payin, Payout, Refund, Simulator, counters
 
 PAYIN_METHODS = ("upi", "bank_transfer", "card")
 PAYOUT_MODES = ("imps", "neft", "rtgs", "upi")
@@ -203,6 +203,54 @@ async def get_payout(request: Request[Any, Any, Any], payout_id: str) -> Respons
     return await _answer(request, _json(200, payout.view()))
 
 
+@post("/v1/refunds")
+async def create_refund(request: Request[Any, Any, Any]) -> Response[Any]:
+    denied, raw = await _gate(request, "create_refund")
+    if denied:
+        return denied
+    try:
+        data = _parse(raw)
+        refund_id = _field(data, "refund_id", str)
+        payin_id = _field(data, "payin_id", str)
+        amount = _field(data, "amount", int)
+        currency = _field(data, "currency", str)
+    except BadRequest as exc:
+        return _error(400, "invalid_request", str(exc))
+    sim = _sim(request)
+    refund = sim.refunds.get(refund_id)
+    if refund is None:
+        refund = Refund(refund_id=refund_id, payin_id=payin_id, amount=amount, currency=currency)
+        sim.refunds[refund_id] = refund
+    refund.submissions += 1  # every submission that got this far counts, whatever its answer
+    if (refund.payin_id, refund.amount, refund.currency) != (payin_id, amount, currency):
+        return await _answer(request, _error(409, "idempotency_conflict", "refund_id reused with another refund"))
+    if refund.provider_reference or refund.status == "rejected":  # idempotent: never a second refund
+        return await _answer(request, _json(200, refund.view()))
+    if amount % 100 == 56 and refund.submissions == 1:
+        return await _answer(request, _error(503, "temporarily_unavailable", "first submission fails (outcome 56)"))
+    refundable = sim.refundable(payin_id)
+    if refundable is None:
+        refund.status, refund.failure_code = "rejected", "payin_not_refundable"
+    elif amount > refundable:
+        refund.status, refund.failure_code = "rejected", "refund_exceeds_payment"
+    else:
+        sim.submit_refund(refund)
+    if refund.status == "rejected":
+        return await _answer(request, _error(422, refund.failure_code or "rejected", "refund rejected at submission"))
+    return await _answer(request, _json(201, refund.view()))
+
+
+@get("/v1/refunds/{refund_id:str}")
+async def get_refund(request: Request[Any, Any, Any], refund_id: str) -> Response[Any]:
+    denied, _ = await _gate(request, "refund_status")
+    if denied:
+        return denied
+    refund = _sim(request).refunds.get(refund_id)
+    if refund is None or refund.status is None:
+        return await _answer(request, _error(404, "not_found", "no such refund"))
+    return await _answer(request, _json(200, refund.view()))
+
+
 @get("/pay/{reference:str}", media_type="text/html")
 async def payment_page(reference: str) -> str:
     # A stand-in for the PSP's hosted page; the outcome is decided by the amount, not here.
@@ -252,6 +300,14 @@ async def payout_counters(request: Request[Any, Any, Any], payout_id: str) -> Re
     return _json(200, counters(payout, "payout"))
 
 
+@get("/__sandbox/refunds/{refund_id:str}")
+async def refund_counters(request: Request[Any, Any, Any], refund_id: str) -> Response[Any]:
+    refund = _sim(request).refunds.get(refund_id)
+    if refund is None:
+        return _json(404, {"submissions": 0, "refunds_created": 0, "provider_reference": None})
+    return _json(200, counters(refund, "refund"))
+
+
 def create_app(options: SandboxOptions | None = None) -> Litestar:
     """App factory (Granian calls it with no argument: options come from SANDBOX_* env vars)."""
     opts = options or SandboxOptions.from_env()
@@ -268,6 +324,9 @@ def create_app(options: SandboxOptions | None = None) -> Litestar:
             set_faults,
             payin_counters,
             payout_counters,
+            create_refund,
+            get_refund,
+            refund_counters,
         ],
         on_startup=[simulator.start],
         on_shutdown=[simulator.stop],

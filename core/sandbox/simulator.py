@@ -99,7 +99,34 @@ class Payout:
         }
 
 
-def counters(obj: Payin | Payout, kind: str) -> dict[str, Any]:
+@dataclass(slots=True)
+class Refund:
+    refund_id: str
+    payin_id: str
+    amount: int
+    currency: str
+    submissions: int = 0
+    provider_reference: str | None = None  # None until a refund is actually made
+    status: str | None = None  # accepted | completed | failed | rejected
+    failure_code: str | None = None
+    updated_at: datetime = field(default_factory=_now)
+    callbacks: list[CallbackRecord] = field(default_factory=list)
+    delivery: asyncio.Task[None] | None = None
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "refund_id": self.refund_id,
+            "payin_id": self.payin_id,
+            "provider_reference": self.provider_reference,
+            "status": self.status,
+            "failure_code": self.failure_code,
+            "amount": self.amount,
+            "currency": self.currency,
+            "updated_at": _iso(self.updated_at),
+        }
+
+
+def counters(obj: Payin | Payout | Refund, kind: str) -> dict[str, Any]:
     """The /__sandbox/... answer: how many submissions arrived and how many objects they made."""
     created = 1 if obj.provider_reference else 0
     return {
@@ -122,6 +149,7 @@ class Simulator:
         self.options = options
         self.payins: dict[str, Payin] = {}
         self.payouts: dict[str, Payout] = {}
+        self.refunds: dict[str, Refund] = {}
         self.stats: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._client: httpx.AsyncClient | None = None
@@ -198,10 +226,46 @@ class Simulator:
             payout.updated_at = _now()
             self._emit(payout, "payout", "reversed")
 
+    # ---- refunds ------------------------------------------------------------------------------
+
+    def refundable(self, payin_id: str) -> int | None:
+        """What is left to refund of a paid payin (None: unknown or not paid)."""
+        payin = self.payins.get(payin_id)
+        if payin is None or payin.status != "paid":
+            return None
+        taken = sum(
+            r.amount for r in self.refunds.values() if r.payin_id == payin_id and r.status in ("accepted", "completed")
+        )
+        return payin.amount - taken
+
+    def submit_refund(self, refund: Refund) -> None:
+        """Make the provider-side refund (the caller checked idempotency and what is refundable).
+        Outcomes follow the payout column by the refund's own amount % 100; 54 behaves as 00."""
+        outcome = refund.amount % 100
+        if outcome == 52:  # rejected at submission: nothing made
+            refund.status, refund.failure_code = "rejected", "refund_rejected"
+            return
+        refund.provider_reference = f"sbx_rf_{secrets.token_hex(8)}"
+        refund.status = "accepted"
+        refund.updated_at = _now()
+        if outcome != 53:  # 53 stays accepted (processing) forever
+            self._spawn(self._refund_lifecycle(refund, outcome))
+
+    async def _refund_lifecycle(self, refund: Refund, outcome: int) -> None:
+        await asyncio.sleep(self.options.delay_seconds)
+        if outcome == 51:
+            refund.status, refund.failure_code = "failed", "refund_declined"
+        else:
+            refund.status = "completed"
+        refund.updated_at = _now()
+        if outcome != 55:  # 55: no callback, only polling finds it
+            self._emit(refund, "refund", refund.status)
+
     # ---- callbacks ----------------------------------------------------------------------------
 
-    def _emit(self, obj: Payin | Payout, kind: str, status: str, copies: int = 1) -> None:
-        object_id = obj.payin_id if isinstance(obj, Payin) else obj.payout_id
+    def _emit(self, obj: Payin | Payout | Refund, kind: str, status: str, copies: int = 1) -> None:
+        object_id = {Payin: "payin_id", Payout: "payout_id", Refund: "refund_id"}[type(obj)]
+        object_id = getattr(obj, object_id)
         body = {
             "event_id": f"evt_sbx_{secrets.token_hex(10)}",
             "event_type": f"{kind}.{status}",

@@ -13,6 +13,8 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+Document = dict[str, Any]  # a MongoDB document as PyMongo hands it over (typed structs decode these)
+
 # collection -> list of (keys, options). Unique indexes are what make retries safe.
 INDEXES: dict[str, list[tuple[list[tuple[str, int]], dict[str, Any]]]] = {
     "payins": [

@@ -24,8 +24,6 @@ import pytest
 import structlog
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 from saq import Job
@@ -36,7 +34,6 @@ from core.http.inprocess import in_process_client
 from core.jobs_client import CONTEXT_META, JobRef, NoArgs
 from core.local_services import free_port
 from core.observability.logging import configure_logging
-from core.observability.tracing import build_tracer_provider, instrument_libraries
 from core.registry import JobSpec, discover_functions, discover_jobs
 from core.resources import Resources
 from core.routing import create_ple, route_everything_to
@@ -110,21 +107,6 @@ def captured_logs() -> Iterator[io.StringIO]:
         root.handlers, root.level = handlers, level
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(**bound)
-
-
-@pytest.fixture(scope="module")
-def spans() -> Iterator[InMemorySpanExporter]:
-    """An in-memory exporter on this process's tracer provider, libraries instrumented."""
-    exporter = InMemorySpanExporter()
-    provider = trace.get_tracer_provider()
-    if not isinstance(provider, SdkTracerProvider):
-        provider = build_tracer_provider("test", "gateway", "test")
-        trace.set_tracer_provider(provider)
-    assert isinstance(provider, SdkTracerProvider)
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    instrument_libraries()
-    yield exporter
-    exporter.shutdown()  # later spans of the session are dropped, not kept in memory
 
 
 async def _run_queued(resources: Resources, key: str) -> Any:

@@ -9,9 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from core.payments.payins import public_payin
+from core.payments.model import Payin
+from core.payments.views import payin_view
 from core.resources import Resources
 
 README = Path("sdk/python/README.md").read_text()
@@ -54,7 +56,7 @@ async def test_the_quickstart_runs_as_written(readme_env, resources: Resources) 
     assert by_label["error"][1:3] == ["404", "not_found"] and by_label["error"][3].startswith("req_")
     stored = await resources.mongo.db.payins.find_one({"_id": payin[1]})
     assert stored is not None and stored["merchant_id"] == readme_env["MERCHANT_ID"]
-    assert public_payin(stored)["status"] == "succeeded"
+    assert payin_view(msgspec.convert(stored, Payin)).status == "succeeded"
     payout = await resources.mongo.db.payouts.find_one({"_id": by_label["payout"][1]})
     assert payout is not None and payout["merchant_id"] == readme_env["MERCHANT_ID"]
 
