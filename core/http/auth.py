@@ -2,8 +2,8 @@
 
 `/v1/*` (but provider callbacks) is signed by a merchant (§4.1); `/admin/*` needs an admin
 bearer token (§4.8) holding the scope its function declares; health, metrics and the schema
-are open. The raw body is verified before
-anything parses it. The verified caller is injected into functions as `merchant` or `admin`.
+are open. The raw body is verified before anything parses it. The verified caller is injected
+into functions as `merchant` or `admin`.
 """
 
 from __future__ import annotations
