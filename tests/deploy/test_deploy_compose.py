@@ -28,7 +28,7 @@ SCHEMA = json.loads((Path(__file__).parent / "data" / "compose-spec.json").read_
 REFERENCE_SERVICES = {
     "app": {"api", "payment", "worker", "frontend", "caddy", "alloy", "node-exporter", "cadvisor"},
     "databases": {"postgres", "mongo", "redis", "alloy", "node-exporter", "cadvisor"},
-    "monitoring": {"prometheus", "grafana", "loki", "tempo", "otel-collector", "alloy", "caddy"},
+    "monitoring": {"prometheus", "grafana", "loki", "tempo", "otel-collector", "alloy", "caddy", "alertmanager"},
 }
 MAIN_FILES = [p for p in compose_files() if p.name == "compose.yml"]
 
