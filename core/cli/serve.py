@@ -10,6 +10,12 @@ import click
 from core.config import SERVE_ROLES
 from core.registry import DiscoveryError, discover_functions, discover_jobs
 
+# Every process stops within 5 s of SIGTERM (compose stop, Ctrl-C on `just dev`): Granian waits
+# for in-flight requests and the app's shutdown (saq waits its whole grace period even when
+# idle), so after this many seconds it kills the worker process. Jobs are idempotent and retried;
+# a cut-off request is one the client retries.
+STOP_TIMEOUT_SECONDS = 4
+
 
 @click.command()
 @click.option("--role", type=click.Choice(SERVE_ROLES), envvar="ROLE", default="all", show_default=True)
@@ -38,6 +44,7 @@ def serve(role: str, port: int, host: str) -> None:
         port=port,
         workers=1,
         log_level="warning",
+        workers_kill_timeout=STOP_TIMEOUT_SECONDS,
         # Headers must arrive within 10 s (the body has its own limit, core/http/timeouts.py).
         http1_settings=HTTP1Settings(header_read_timeout=10_000),
     ).serve()
