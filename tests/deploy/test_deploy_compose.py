@@ -112,7 +112,7 @@ def test_dockerfile_base_images_are_pinned():
     images = [line.split("=", 1)[1] for line in text.splitlines() if line.startswith("ARG ") and "IMAGE=" in line]
     images += [line.split()[1] for line in text.splitlines() if line.startswith("FROM ") and "$" not in line]
     assert images and all(image_pinned(i) for i in images), images
-    assert "USER gateway" in text and 'ENTRYPOINT ["gateway"]' in text and "uv sync --frozen --no-dev" in text
+    assert "USER 10001:10001" in text and 'ENTRYPOINT ["gateway"]' in text and "uv sync --frozen --no-dev" in text
 
 
 @pytest.mark.parametrize("path", compose_files(), ids=_ids(compose_files()))
@@ -173,7 +173,7 @@ def test_databases_stack_has_tls_auth_and_persistence():
     redis = (base / "redis" / "redis.conf").read_text()
     assert "appendonly yes" in redis
     compose = (base / "compose.yml").read_text()
-    assert "--requirepass" in compose
+    assert "requirepass %s" in compose and "/run/secrets/redis_password" in compose
     entry = (base / "mongo" / "mongo-entrypoint.sh").read_text()
     assert "--replSet" in entry and "--keyFile" in entry and "--auth" in entry
 

@@ -92,7 +92,10 @@ def test_no_literal_secret_in_compose(compose):
         env = svc.get("environment", {})
         items = env.items() if isinstance(env, dict) else (e.split("=", 1) for e in env)
         for key, value in items:
-            if SECRET_KEY.search(key):
+            if key.endswith("_FILE"):  # a compose secret's path, never its value
+                assert str(value).startswith("/run/secrets/"), f"{name}: {key} is not a compose secret"
+                assert value.removeprefix("/run/secrets/") in svc.get("secrets", []), f"{name}: {key} not mounted"
+            elif SECRET_KEY.search(key):
                 assert str(value).startswith("${"), f"{name}: literal secret in {key}"
 
 
@@ -151,7 +154,7 @@ def test_host_alloy_pushes_agents_and_logs_through_the_ingest_routes(stack):
     logs = blocks['loki.write "monitoring"']
     assert 'url = sys.env("LOKI_PUSH_URL")' in logs
     for body in (write, logs):
-        assert 'username = sys.env("INGEST_USER")' in body and 'password = sys.env("INGEST_PASSWORD")' in body
+        assert 'username = sys.env("INGEST_USER")' in body and 'password_file = "/run/secrets/ingest_password"' in body
     # only this stack's containers: a host running two stacks ships no line twice
     assert f'"com.docker.compose.project=gateway-{stack}"' in blocks['discovery.docker "containers"']
 
