@@ -101,6 +101,24 @@ QUEUE_DEPTH = _gauge("gateway_queue_depth", "jobs queued", "queue")
 QUEUE_OLDEST_AGE = _gauge("gateway_queue_oldest_job_age_seconds", "age of the oldest queued job", "queue")
 WEBHOOK_DELIVERIES = _counter("gateway_webhook_deliveries", "webhook delivery results", "result")
 PAYOUTS_NEEDING_REVIEW = _gauge("gateway_payouts_needing_review", "payouts whose status polling ran out")
+TRANSACTIONS_NEEDING_REVIEW = _gauge(
+    "gateway_transactions_needing_review",
+    "payins, payouts and refunds flagged needs_review (polling ran out, amount mismatch)",
+    "kind",
+)
+AMOUNT_MISMATCHES = _counter(
+    "gateway_provider_amount_mismatches",
+    "provider reports whose amount or currency disagreed",
+    "kind",
+    "provider",
+)
+CALLBACKS_REJECTED = _counter(
+    "gateway_provider_callbacks_rejected",
+    "provider callbacks refused: invalid_signature, ple_mismatch, malformed, unknown_object",
+    "provider",
+    "reason",
+)
+REFUNDS = _counter("gateway_refunds", "refund transitions into a status", "status", "provider")
 RECONCILIATION_MISMATCHES = _StoredFigure("reconciliation_mismatches")
 LEDGER_POSTINGS = _counter("gateway_ledger_postings", "journal entries posted", "kind")
 PAYIN_EXPIRY_LAG = _gauge("gateway_payin_expiry_lag_seconds", "how far past expires_at the oldest pending payin is")

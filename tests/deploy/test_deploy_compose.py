@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import re
 from pathlib import Path
@@ -238,3 +239,19 @@ def test_every_variable_a_mounted_config_reads_reaches_its_container_and_is_docu
                 problems.append(f"{name}: {var} has no comment in the demo client")
     assert checked, "no mounted config reads a variable: the check is not looking"
     assert not problems, problems
+
+
+FULL_SCHEMA_PATH = importlib.resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
+
+
+@pytest.mark.parametrize("path", compose_files(), ids=_ids(compose_files()))
+def test_compose_file_validates_against_the_full_compose_spec(path):
+    """The whole upstream compose-spec as vendored by check-jsonschema (a dev dependency), not only
+    the subset kept in tests/deploy/data: secrets, tmpfs and every other key are checked too."""
+    schema = json.loads(FULL_SCHEMA_PATH.read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    doc = load_compose(path, _demo_env(path))
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
+    bad = {**doc, "secrets": {"x": {"file": "./x", "mode": "0400", "owner": "me"}}}
+    assert list(validator.iter_errors(bad)), "the full schema rejects unknown keys"

@@ -109,6 +109,7 @@ def render_alertmanager(monitoring_env: str, **timings: str) -> str:
         "warning_group_wait",
         "warning_group_interval",
         "warning_repeat_interval",
+        "heartbeat_interval",
     ):
         if name in timings:
             variables[name] = timings.pop(name)

@@ -4,7 +4,7 @@ Debian's prometheus and prometheus-alertmanager (scripts/setup.sh installs them)
 repository's own prometheus.yml, rule files and alertmanager.yml.j2, rendered for localhost:
 Prometheus scrapes a real api and a real worker process (as each host's Alloy does in production,
 with the same job/host/role labels) instead of the monitoring stack's containers, and only the
-timings are shortened (scrape and evaluation every second, `for:` 2 s, group waits 1 s) so the
+timings are shortened (scrape, evaluation and resend every second, `for:` 2 s, group waits 1 s) so the
 test takes seconds. The worker is stopped; the test's own HTTP server, configured as the client's
 ALERT_WEBHOOK_URL, must receive RoleNoReplicas for the worker with its runbook link, while
 RoleTargetDown for it is inhibited.
@@ -38,15 +38,15 @@ HOST = "test-app-1"
 
 
 class Inbox:
-    """What the webhook receiver was sent: Alertmanager's JSON payloads."""
+    """What the webhook receiver was sent: Alertmanager's JSON payloads, by path."""
 
     def __init__(self) -> None:
-        self.payloads: list[dict[str, Any]] = []
+        self.payloads: list[tuple[str, dict[str, Any]]] = []
         self.lock = threading.Lock()
 
-    def alerts(self, **labels: str) -> list[dict[str, Any]]:
+    def alerts(self, path: str = "/alerts", **labels: str) -> list[dict[str, Any]]:
         with self.lock:
-            found = [a for p in self.payloads for a in p["alerts"]]
+            found = [a for at, p in self.payloads if at == path for a in p["alerts"]]
         return [a for a in found if all(a["labels"].get(k) == v for k, v in labels.items())]
 
 
@@ -58,7 +58,7 @@ def inbox() -> Iterator[tuple[Inbox, str]]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with box.lock:
-                box.payloads.append(json.loads(body))
+                box.payloads.append((self.path, json.loads(body)))
             self.send_response(200)
             self.end_headers()
 
@@ -67,7 +67,7 @@ def inbox() -> Iterator[tuple[Inbox, str]]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield box, f"http://127.0.0.1:{server.server_address[1]}/alerts"
+    yield box, f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 
 
@@ -118,12 +118,15 @@ def _query(prometheus: str, expr: str) -> list[dict[str, Any]]:
 
 
 def test_worker_down_reaches_the_webhook_with_its_runbook_link(start_role, inbox, tmp_path):
-    box, webhook_url = inbox
+    box, receiver = inbox
     api, worker = start_role("api"), start_role("worker")
 
     # Alertmanager from the template and the demo client's env, the webhook pointed at us.
     env_text = (ROOT / "clients" / "demo" / ".env.monitoring").read_text()
-    env_text += f"\nALERT_WEBHOOK_URL={webhook_url}\nALERT_EMAIL_TO=\nALERT_SLACK_WEBHOOK_URL=\n"
+    env_text += (
+        f"\nALERT_WEBHOOK_URL={receiver}/alerts\nALERT_HEARTBEAT_URL={receiver}/heartbeat\n"
+        "ALERT_EMAIL_TO=\nALERT_SLACK_WEBHOOK_URL=\n"
+    )
     am_config = tmp_path / "alertmanager.yml"
     am_config.write_text(
         render_alertmanager(
@@ -132,6 +135,7 @@ def test_worker_down_reaches_the_webhook_with_its_runbook_link(start_role, inbox
             critical_group_interval="1s",
             warning_group_wait="1s",
             warning_group_interval="1s",
+            heartbeat_interval="1s",
         )
     )
     check = subprocess.run(["amtool", "check-config", str(am_config)], capture_output=True, text=True)
@@ -163,6 +167,9 @@ def test_worker_down_reaches_the_webhook_with_its_runbook_link(start_role, inbox
                 f"--storage.tsdb.path={tmp_path / 'prom-data'}",
                 f"--web.listen-address=127.0.0.1:{prom_port}",
                 "--enable-feature=expand-external-labels",  # Prometheus 3 does it by default
+                # Alerts that fire before the notifier has found Alertmanager (Watchdog at the first
+                # evaluation) are sent again after this delay: 1m in production.
+                "--rules.alert.resend-delay=1s",
             ],
             logs[1],
             env={"PATH": "/usr/bin:/bin", "CLIENT": "demo", "DOCS_BASE_URL": DOCS_BASE_URL},
@@ -176,6 +183,9 @@ def test_worker_down_reaches_the_webhook_with_its_runbook_link(start_role, inbox
             logs,
         )
         assert not box.alerts(job="worker"), "no alert about the worker while it runs"
+        # The dead man's switch beats at its own receiver, never at the people's.
+        _wait("Watchdog at the heartbeat URL", lambda: box.alerts("/heartbeat", alertname="Watchdog"), 30, logs)
+        assert not box.alerts(alertname="Watchdog")
 
         worker.stop()
 
@@ -223,18 +233,22 @@ def test_the_rendered_alertmanager_config_of_every_client_is_valid(tmp_path):
         assert check.returncode == 0, (client.name, check.stdout + check.stderr)
         rendered = yaml.safe_load(config.read_text())
         receivers = {r["name"]: r for r in rendered["receivers"]}
-        assert set(receivers) == {"critical", "warning"}
+        assert set(receivers) == {"critical", "warning", "heartbeat"}
         for receiver in receivers.values():
             assert set(receiver) - {"name"}, f"{client.name}: receiver {receiver['name']} reaches nobody"
         routes = {r["matchers"][0]: r["receiver"] for r in rendered["route"]["routes"]}
-        assert routes == {'severity="critical"': "critical", 'severity="warning"': "warning"}
+        assert routes == {
+            'alertname="Watchdog"': "heartbeat",
+            'severity="critical"': "critical",
+            'severity="warning"': "warning",
+        }
 
 
 def test_a_client_without_receivers_renders_receivers_that_reach_nobody(tmp_path):
     """The template adds only what is set: ansible refuses such a client (stack_deploy)."""
     env_text = "CLIENT=x\nALERT_WEBHOOK_URL=\nALERT_EMAIL_TO=\nALERT_SLACK_WEBHOOK_URL=\n"
     rendered = yaml.safe_load(render_alertmanager(env_text))
-    assert all(set(r) == {"name"} for r in rendered["receivers"])
+    assert all(set(r) == {"name"} for r in rendered["receivers"])  # heartbeat too: it is optional
     tasks = (ROOT / "ansible" / "roles" / "stack_deploy" / "tasks" / "main.yml").read_text()
     assert "ALERT_(WEBHOOK_URL|EMAIL_TO|SLACK_WEBHOOK_URL)" in tasks
 
