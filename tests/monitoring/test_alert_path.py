@@ -119,7 +119,9 @@ def _query(prometheus: str, expr: str) -> list[dict[str, Any]]:
 
 def test_worker_down_reaches_the_webhook_with_its_runbook_link(start_role, inbox, tmp_path):
     box, receiver = inbox
-    api, worker = start_role("api"), start_role("worker")
+    api, worker = start_role("api", wait=False), start_role("worker", wait=False)  # start together
+    for proc in (api, worker):
+        proc.wait_live(seconds=60)
 
     # Alertmanager from the template and the demo client's env, the webhook pointed at us.
     env_text = (ROOT / "clients" / "demo" / ".env.monitoring").read_text()
