@@ -19,7 +19,7 @@ from core.registry import DiscoveryError, discover_functions, discover_jobs
 # for in-flight requests and the app's shutdown (saq waits its whole grace period even when
 # idle), so after this many seconds it kills the worker process. Jobs are idempotent and retried;
 # a cut-off request is one the client retries.
-STOP_TIMEOUT_SECONDS = 4
+STOP_TIMEOUT_SECONDS = 3
 
 
 @click.command()
