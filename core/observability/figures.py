@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
 
 import structlog
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from core.resources import Resources
+if TYPE_CHECKING:  # resources import the providers, which import the metrics, which import this
+    from core.resources import Resources
 
 log = structlog.get_logger("metrics")
 FIGURES_REFRESH_SECONDS = 30.0
