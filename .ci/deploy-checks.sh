@@ -127,6 +127,65 @@ for inventory in "${inventories[@]}"; do
   fi
 done
 
+step "secrets: files for compose, none left in the env files (a real render run of stack_deploy)"
+# Only the stack_deploy role, into a scratch root: it writes the host's env files without their
+# secrets, each secret to clients/<client>/secrets/<name> (0400, the container's uid), and the
+# rendered alertmanager.yml (0400, uid 65534). Runs as root (CI does), like on a host.
+cat > "$WORK/secrets-play.yml" <<YML
+- name: Render one stack like a host would
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: stack_deploy
+YML
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=ci postgres CA" \
+  -keyout "$WORK/ca.key" -out "$WORK/ca.crt" 2>/dev/null
+for stack in app databases monitoring; do
+  root="$WORK/secrets-$stack"
+  ANSIBLE_ROLES_PATH="$ROOT/ansible/roles" ansible-playbook -i localhost, "$WORK/secrets-play.yml" --tags render \
+    -e ansible_connection=local -e "ansible_python_interpreter=$TOOLS/bin/python" -e gateway_client=demo \
+    -e "stack_deploy_stack=$stack" -e "gateway_root=$root" -e "gateway_repo_root=$ROOT" \
+    -e gateway_private_addr=10.0.0.10 -e "stack_deploy_postgres_ca_file=$WORK/ca.crt" \
+    >"$WORK/secrets-$stack.log" 2>&1 \
+    || { tail -30 "$WORK/secrets-$stack.log"; echo "render run failed for $stack" >&2; exit 1; }
+  "${PYTHON[@]}" - "$ROOT" "$root" "$stack" <<'PY'
+import os, re, stat, sys
+from pathlib import Path
+import yaml
+
+repo, root, stack = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+defaults = yaml.safe_load((repo / "ansible/roles/stack_deploy/defaults/main.yml").read_text())
+secrets = defaults["stack_deploy_secrets"][stack]
+client = root / "clients/demo"
+everywhere = {s["var"] for specs in defaults["stack_deploy_secrets"].values() for s in specs}
+everywhere |= set(defaults["stack_deploy_strip_vars"])
+for env_file in client.glob(".env.*"):
+    left = everywhere & set(re.findall(r"^([A-Z][A-Z0-9_]*)=", env_file.read_text(), re.M))
+    assert not left, f"{sorted(left)} left in {env_file.name}"
+for spec in secrets:
+    source = (repo / "clients/demo" / spec["env_file"]).read_text()
+    value = re.search(rf"^{spec['var']}=(.*)$", source, re.M).group(1).strip("'")
+    path = client / "secrets" / spec["name"]
+    info = path.stat()
+    assert path.read_text() == value, f"{spec['name']}: not the value of {spec['var']}"
+    assert stat.S_IMODE(info.st_mode) == 0o400 and info.st_uid == spec["owner"], f"{spec['name']}: mode/owner"
+    for env_file in client.glob(".env.*"):
+        assert not re.search(rf"^{spec['var']}=", env_file.read_text(), re.M), f"{spec['var']} left in {env_file.name}"
+compose = yaml.safe_load((repo / f"stacks/{stack}/compose.yml").read_text())
+declared = {name for name in compose.get("secrets", {}) if name not in ("alertmanager_config", "postgres_ca")}
+if stack == "app":  # the CA DATABASE_URL's sslrootcert names, for sslmode=verify-full
+    ca = client / "secrets/postgres_ca.crt"
+    assert ca.read_text().startswith("-----BEGIN CERTIFICATE-----") and stat.S_IMODE(ca.stat().st_mode) == 0o444
+assert declared == {s["name"] for s in secrets}, (declared, [s["name"] for s in secrets])
+if stack == "monitoring":
+    am = root / "stacks/monitoring/alertmanager/alertmanager.yml"
+    assert stat.S_IMODE(am.stat().st_mode) == 0o400 and am.stat().st_uid == 65534
+    assert "webhook_configs" in am.read_text()
+print(f"{stack}: {len(secrets)} secret files (0400, container uid), none left in the env files")
+PY
+done
+ansible-vault --version | head -n1
+
 step "an empty basic-auth hash stops the monitoring deployment"
 neg="$WORK/empty-hash"
 mkdir -p "$neg/clients"

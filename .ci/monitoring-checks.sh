@@ -3,6 +3,7 @@
 #   - promtool: check config (scrape config, rule files), check rules,
 #     test rules (unit tests: every alert fires on bad series and stays quiet on good ones)
 #   - promtool check rules on every dashboard query wrapped as a recording rule (PromQL syntax)
+#   - amtool check-config of alertmanager.yml rendered from its template for every client
 #   - caddy validate (Debian's caddy) of the monitoring Caddyfile with placeholder env values,
 #     and caddy fmt (the file is in canonical form)
 #   - pytest tests/monitoring: structure of compose, Grafana, Loki, Tempo, otel-collector and
@@ -20,6 +21,7 @@ step() { printf '\n== %s\n' "$*"; }
 # --- tools: Debian packages (the prometheus package ships promtool) ---------------------------
 missing=()
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v amtool >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
 command -v caddy >/dev/null 2>&1 || missing+=(caddy)
 if ((${#missing[@]})); then
     step "installing ${missing[*]} (apt)"
@@ -28,6 +30,7 @@ if ((${#missing[@]})); then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 promtool --version 2>&1 | head -n1
+amtool --version 2>&1 | head -n1
 caddy version
 
 work=$(mktemp -d)
@@ -68,6 +71,16 @@ out.write_text(json.dumps({"groups": [{"name": "dashboards", "rules": rules}]}, 
 print(f"{len(rules)} dashboard queries")
 PY
 promtool check rules "$work/dashboard-queries.yml"
+
+# --- Alertmanager ---------------------------------------------------------------------------
+# The template rendered exactly as ansible's stack_deploy role does, from each client's env.
+step "amtool check-config (alertmanager.yml rendered for every client)"
+for client in clients/*/; do
+    client=$(basename "$client")
+    uv run --quiet python -c 'import sys; from tests.monitoring.helpers import render_alertmanager; print(render_alertmanager(open(sys.argv[1]).read()), end="")' \
+        "clients/$client/.env.monitoring" > "$work/alertmanager-$client.yml"
+    amtool check-config "$work/alertmanager-$client.yml" | sed "s|$work/||"
+done
 
 # --- Caddy -----------------------------------------------------------------------------------
 step "caddy validate (monitoring Caddyfile)"

@@ -146,13 +146,29 @@ def _validate(s: Settings) -> None:
         raise ConfigError("LOG_LEVEL", "must be DEBUG, INFO, WARNING or ERROR")
 
 
+def _raw_value(env: Any, var: str) -> str | None:
+    """VAR, or the content of the file VAR_FILE names (compose `secrets:` mount them read-only
+    under /run/secrets, so a secret never sits in a container's environment)."""
+    file_var = f"{var}_FILE"
+    path = env.get(file_var)
+    if path is None:
+        return env.get(var)  # type: ignore[no-any-return]
+    if env.get(var) is not None:
+        raise ConfigError(var, f"and {file_var} are both set: set only one")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(file_var, f"names {path!r}, which cannot be read ({type(exc).__name__})") from None
+    return text.rstrip("\r\n")  # the file's final newline is not part of the value
+
+
 def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Settings:
     """Build settings from `environ` (default: os.environ); raise ConfigError naming the variable."""
     env = os.environ if environ is None else environ
     hints = get_type_hints(Settings)
     values: dict[str, Any] = {}
     for f in fields(Settings):
-        raw = env.get(env_name(f.name))
+        raw = _raw_value(env, env_name(f.name))
         if raw is not None:
             values[f.name] = _convert(f.name, hints[f.name], raw)
     values.update(overrides)

@@ -260,3 +260,10 @@ def public_report(doc: dict[str, Any]) -> dict[str, Any]:
 async def get_report(res: Resources, day: date | str) -> dict[str, Any] | None:
     doc = await res.mongo.db[REPORTS].find_one({"_id": report_id(parse_day(day))})
     return public_report(doc) if doc else None
+
+
+async def latest_mismatch_count(res: Resources) -> int:
+    """Mismatches of the newest stored report (0 before the first): gateway_reconciliation_mismatches."""
+    async for doc in res.mongo.db[REPORTS].find({}, {"date": 1, "mismatches": 1}).sort("date", -1).limit(1):
+        return len(doc.get("mismatches") or [])
+    return 0

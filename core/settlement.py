@@ -24,7 +24,6 @@ from core.errors import ApiError, not_found
 from core.ids import new_id
 from core.ledger import settle_provider_fees as post_settlement
 from core.ledger.amounts import fees_payable
-from core.observability.metrics import SETTLEMENTS
 from core.resources import Resources
 from core.storage.postgres import engine, sql
 from core.timeutil import iso, utcnow
@@ -135,7 +134,6 @@ async def settle_ple_fees(
         )
         row = existing[0]
     outcome = "skipped" if skipped else "settled"
-    SETTLEMENTS.add(1, {"outcome": outcome})
     log.info(
         f"provider fees {outcome}",
         ple_id=ple_id,
@@ -227,3 +225,9 @@ def report_csv(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         writer.writerow({k: "" if row.get(k) is None else row[k] for k in REPORT_COLUMNS})
     return out.getvalue()
+
+
+async def settled_count(res: Resources) -> int:
+    """How many settlements are stored: gateway_settlements_total (core.observability.figures)."""
+    rows = await sql("SELECT count(*) AS n FROM settlements")
+    return int(rows[0]["n"])

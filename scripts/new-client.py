@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """Create clients/NAME/ from the demo template with freshly generated secrets.
 
-    python3 scripts/new-client.py acme [--domain pay.acme.example] [--root DIR] [--force]
+    export ANSIBLE_VAULT_PASSWORD_FILE=~/.config/gateway/vault-password   # docs/operations.md
+    uv run python scripts/new-client.py acme [--domain pay.acme.example] [--root DIR] [--force]
 
-Stdlib only. Every secret of the template (keys ending in PASSWORD or SECRET, the Mongo replica
+Stdlib only, plus the `ansible-vault` command (ansible-core, a dev dependency: `uv run` finds it)
+that encrypts the five env files with the vault password file, so the client folder can live in
+a repository; ansible decrypts them at deploy time with the same file. `--plaintext` writes them
+unencrypted (throwaway clients only). Every secret of the template (keys ending in PASSWORD or SECRET, the Mongo replica
 keyfile, SECRETS_MASTER_KEYS) gets a new random value; a value that also appears elsewhere (a
 password inside DATABASE_URL, say) is replaced there too, so the files stay consistent. The
 word "demo" in values and comments becomes NAME; a logo NAME.png is drawn. Nothing secret is
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import os
 import re
 import secrets
 import shutil
@@ -186,6 +191,12 @@ def _with_otlp_headers(files: dict[str, str]) -> dict[str, str]:
     return files
 
 
+def _ansible_vault() -> str | None:
+    """ansible-vault on PATH, or beside this interpreter (the project's virtualenv)."""
+    beside = Path(sys.executable).parent / "ansible-vault"
+    return shutil.which("ansible-vault") or (str(beside) if beside.is_file() else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("name", help="client folder name: lowercase letters, digits, dashes")
@@ -196,9 +207,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--placeholders",
         action="store_true",
-        help="obviously fake secrets instead of random ones (committed example clients only)",
+        help="obviously fake secrets instead of random ones, unencrypted (committed example clients only)",
     )
+    parser.add_argument(
+        "--vault-password-file",
+        type=Path,
+        default=os.environ.get("ANSIBLE_VAULT_PASSWORD_FILE") or None,
+        help="Ansible Vault password file that encrypts the env files [env ANSIBLE_VAULT_PASSWORD_FILE]",
+    )
+    parser.add_argument("--plaintext", action="store_true", help="leave the env files unencrypted (throwaway only)")
     args = parser.parse_args(argv)
+    encrypt = not (args.placeholders or args.plaintext)
+    vault = _ansible_vault() if encrypt else None
+    if encrypt and not args.vault_password_file:
+        parser.error("set ANSIBLE_VAULT_PASSWORD_FILE or --vault-password-file (or --plaintext for a throwaway client)")
+    if encrypt and not args.vault_password_file.is_file():
+        parser.error(f"vault password file {args.vault_password_file} does not exist")
+    if encrypt and vault is None:
+        parser.error("ansible-vault not found: run `uv run python scripts/new-client.py ...` or install ansible-core")
 
     if not NAME_RE.match(args.name) or args.name == TEMPLATE:
         parser.error(f"invalid client name {args.name!r} (pattern {NAME_RE.pattern}, not {TEMPLATE!r})")
@@ -211,10 +237,24 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(text)
         path.chmod(0o600)
     (target / f"{args.name}.png").write_bytes(png(64, 64, accent(args.name)))
-    kind = "placeholder" if args.placeholders else "fresh"
-    print(f"created {target} with {kind} secrets; review addresses, domains and GATEWAY_IMAGE")
     monitoring = (target / ".env.monitoring").read_text()
     empty = re.findall(r"^([A-Z_]+_HASH)=\s*$", monitoring, flags=re.M)
+    if encrypt:
+        assert vault is not None
+        subprocess.run(
+            [
+                vault,
+                "encrypt",
+                "--vault-password-file",
+                str(args.vault_password_file),
+                *(str(target / f) for f in ENV_FILES),
+            ],
+            check=True,
+            capture_output=True,
+        )
+    kind = "placeholder" if args.placeholders else "fresh"
+    sealed = "encrypted with Ansible Vault (ansible-vault edit FILE to change one)" if encrypt else "NOT encrypted"
+    print(f"created {target} with {kind} secrets, env files {sealed}; review addresses, domains and GATEWAY_IMAGE")
     if empty:
         print(
             f"then set {', '.join(empty)} in .env.monitoring with `caddy hash-password` "

@@ -18,4 +18,13 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -
     apt-get update -qq
     apt-get install -y -qq chromium >/dev/null
 fi
+# Debian's Prometheus and Alertmanager: the end-to-end alert test (tests/monitoring/test_alert_path.py)
+# runs them from the repository's own configuration; promtool and amtool check it offline.
+if ! command -v prometheus-alertmanager >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            prometheus prometheus-alertmanager >/dev/null
+    fi
+fi
 uv sync --frozen --quiet

@@ -20,6 +20,7 @@ from core.http.error_handlers import EXCEPTION_HANDLERS
 from core.http.idempotency import idempotency_middleware
 from core.http.strict_body import strict_body_middleware
 from core.http.timeouts import BodyReadTimeout
+from core.observability.figures import kept_fresh
 from core.observability.tracing import litestar_plugin, name_server_span
 from core.registry import discover_functions, discover_jobs, functions_for_role
 from core.resources import Resources, open_resources
@@ -61,8 +62,11 @@ def create_app(
                 worker_task = asyncio.create_task(worker.start(), name="saq-worker")
                 app.state.worker = worker
             log.info("role started", functions=len(specs), jobs=len(jobs))
+            # The worker role exports the reconciliation and settlement figures from the store.
+            figures = kept_fresh(resources) if jobs else contextlib.nullcontext()
             try:
-                yield
+                async with figures:
+                    yield
             finally:
                 if worker_task is not None:
                     await app.state.worker.stop()

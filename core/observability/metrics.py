@@ -1,85 +1,130 @@
 """Every metric the gateway exports, in one place (docs/metrics.md lists them with labels).
 
-OpenTelemetry SDK instruments exported through the Prometheus exporter, so `/metrics` on every
-role serves them with prometheus-client. Label values must be bounded: function names, route
-templates, status names; never ids or raw paths.
+prometheus-client instruments behind the small OpenTelemetry-shaped surface the code calls
+(`counter.add(n, attributes)`, `histogram.record(v, attributes)`, `gauge.set(v, attributes)`).
+Under `gateway serve` every Granian worker process writes its samples to files in
+PROMETHEUS_MULTIPROC_DIR and `/metrics` answers with the sum over all of them, so one scrape is
+the whole role however many workers serve it (docs/metrics.md, "Workers and replicas"). The
+OpenTelemetry Prometheus exporter, used before, has no multiprocess mode: with two workers each
+scrape saw one process's counts. Label values must be bounded: function names, route templates,
+status names; never ids or raw paths.
 """
 
 from __future__ import annotations
 
-from opentelemetry.exporter.prometheus import PrometheusMetricReader
-from opentelemetry.metrics import Meter
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.resources import Resource
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+import os
+from collections.abc import Mapping
+
+import prometheus_client
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, values
+from prometheus_client.metrics import MetricWrapperBase
+
+from core.observability import multiproc
+from core.observability.figures import FIGURES, FiguresCollector
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-_provider: MeterProvider | None = None
+Attributes = Mapping[str, str | int | float | bool] | None
+
+# The value class is chosen when prometheus_client is imported; `gateway serve` sets the
+# directory first, but choose again in case something imported the library earlier.
+if multiproc.enabled():
+    values.ValueClass = values.get_value_class()
+prometheus_client.disable_created_metrics()  # *_created series are noise for these rules
 
 
-def _meter() -> Meter:
-    global _provider
-    if _provider is None:
-        _provider = MeterProvider(
-            # No otel_scope_* labels (one scope, "gateway") and no target_info: every series is in
-            # docs/metrics.md; Prometheus's job/instance labels say where a sample came from.
-            metric_readers=[PrometheusMetricReader(disable_target_info=True, scope_info_enabled=False)],
-            resource=Resource.create({"service.name": "gateway"}),
-        )
-    return _provider.get_meter("gateway")
+class _Instrument:
+    def __init__(self, metric: MetricWrapperBase, labels: tuple[str, ...]) -> None:
+        self._metric, self._labels = metric, labels
+
+    def _child(self, attributes: Attributes) -> MetricWrapperBase:
+        given = dict(attributes or {})
+        if set(given) != set(self._labels):
+            raise ValueError(f"{self._metric._name}: labels {sorted(given)}, expected {sorted(self._labels)}")
+        return self._metric.labels(**{k: str(v) for k, v in given.items()}) if self._labels else self._metric
 
 
-_m = _meter()
-HTTP_REQUESTS = _m.create_counter("gateway_http_requests", description="HTTP requests by function")
-HTTP_DURATION = _m.create_histogram(
-    "gateway_http_request_duration",
-    unit="s",
-    description="HTTP request duration by function",
-    explicit_bucket_boundaries_advisory=LATENCY_BUCKETS,
+class Counter(_Instrument):
+    def add(self, amount: float, attributes: Attributes = None) -> None:
+        self._child(attributes).inc(amount)  # type: ignore[attr-defined]
+
+
+class Histogram(_Instrument):
+    def record(self, value: float, attributes: Attributes = None) -> None:
+        self._child(attributes).observe(value)  # type: ignore[attr-defined]
+
+
+class Gauge(_Instrument):
+    def set(self, value: float, attributes: Attributes = None) -> None:
+        self._child(attributes).set(value)  # type: ignore[attr-defined]
+
+
+def _counter(name: str, doc: str, *labels: str) -> Counter:
+    return Counter(prometheus_client.Counter(name, doc, labels), labels)
+
+
+def _histogram(name: str, doc: str, *labels: str) -> Histogram:
+    return Histogram(prometheus_client.Histogram(name, doc, labels, buckets=LATENCY_BUCKETS), labels)
+
+
+def _gauge(name: str, doc: str, *labels: str) -> Gauge:
+    # Every gauge describes shared state (Redis, the databases): across worker processes the
+    # latest value written wins.
+    return Gauge(prometheus_client.Gauge(name, doc, labels, multiprocess_mode="mostrecent"), labels)
+
+
+class _StoredFigure:
+    """A figure exported from what is stored (core.observability.figures), not from memory: a
+    restart changes nothing. `set` records a fresh value at once; the worker role refreshes it
+    from the store every FIGURES_REFRESH_SECONDS."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def set(self, value: float, attributes: Attributes = None) -> None:
+        FIGURES.set(self._name, int(value))
+
+
+HTTP_REQUESTS = _counter("gateway_http_requests", "HTTP requests by function", "function", "method", "status_code")
+HTTP_DURATION = _histogram(
+    "gateway_http_request_duration_seconds", "HTTP request duration by function", "function", "method"
 )
-HTTP_ERRORS = _m.create_counter("gateway_http_errors", description="API errors by function and code")
-PAYINS = _m.create_counter("gateway_payins", description="payin transitions into a status")
-PAYOUTS = _m.create_counter("gateway_payouts", description="payout transitions into a status")
-PROVIDER_CALL_DURATION = _m.create_histogram(
-    "gateway_provider_call_duration",
-    unit="s",
-    description="provider HTTP call duration",
-    explicit_bucket_boundaries_advisory=LATENCY_BUCKETS,
+HTTP_ERRORS = _counter("gateway_http_errors", "API errors by function and code", "function", "code")
+PAYINS = _counter("gateway_payins", "payin transitions into a status", "status", "method", "provider")
+PAYOUTS = _counter("gateway_payouts", "payout transitions into a status", "status", "mode", "provider")
+PROVIDER_CALL_DURATION = _histogram(
+    "gateway_provider_call_duration_seconds", "provider HTTP call duration", "provider", "operation"
 )
-PROVIDER_CALL_ERRORS = _m.create_counter("gateway_provider_call_errors", description="provider call errors")
-JOB_RUNS = _m.create_counter("gateway_job_runs", description="job runs by outcome")
-JOB_DURATION = _m.create_histogram(
-    "gateway_job_duration",
-    unit="s",
-    description="job run duration",
-    explicit_bucket_boundaries_advisory=LATENCY_BUCKETS,
-)
-QUEUE_DEPTH = _m.create_gauge("gateway_queue_depth", description="jobs queued")
-QUEUE_OLDEST_AGE = _m.create_gauge("gateway_queue_oldest_job_age", unit="s", description="age of the oldest queued job")
-WEBHOOK_DELIVERIES = _m.create_counter("gateway_webhook_deliveries", description="webhook delivery results")
-PAYOUTS_NEEDING_REVIEW = _m.create_gauge(
-    "gateway_payouts_needing_review", description="payouts whose status polling ran out"
-)
-TRANSACTIONS_NEEDING_REVIEW = _m.create_gauge(
+PROVIDER_CALL_ERRORS = _counter("gateway_provider_call_errors", "provider call errors", "provider", "operation", "kind")
+JOB_RUNS = _counter("gateway_job_runs", "job runs by outcome", "job", "outcome")
+JOB_DURATION = _histogram("gateway_job_duration_seconds", "job run duration", "job")
+QUEUE_DEPTH = _gauge("gateway_queue_depth", "jobs queued", "queue")
+QUEUE_OLDEST_AGE = _gauge("gateway_queue_oldest_job_age_seconds", "age of the oldest queued job", "queue")
+WEBHOOK_DELIVERIES = _counter("gateway_webhook_deliveries", "webhook delivery results", "result")
+PAYOUTS_NEEDING_REVIEW = _gauge("gateway_payouts_needing_review", "payouts whose status polling ran out")
+TRANSACTIONS_NEEDING_REVIEW = _gauge(
     "gateway_transactions_needing_review",
-    description="payins, payouts and refunds flagged needs_review (polling ran out, amount mismatch)",
+    "payins, payouts and refunds flagged needs_review (polling ran out, amount mismatch)",
+    "kind",
 )
-AMOUNT_MISMATCHES = _m.create_counter(
-    "gateway_provider_amount_mismatches", description="provider reports whose amount or currency disagreed"
+AMOUNT_MISMATCHES = _counter(
+    "gateway_provider_amount_mismatches",
+    "provider reports whose amount or currency disagreed",
+    "kind",
+    "provider",
 )
-CALLBACKS_REJECTED = _m.create_counter(
+CALLBACKS_REJECTED = _counter(
     "gateway_provider_callbacks_rejected",
-    description="provider callbacks refused: invalid_signature, ple_mismatch, malformed, unknown_object",
+    "provider callbacks refused: invalid_signature, ple_mismatch, malformed, unknown_object",
+    "provider",
+    "reason",
 )
-REFUNDS = _m.create_counter("gateway_refunds", description="refund transitions into a status")
-RECONCILIATION_MISMATCHES = _m.create_gauge(
-    "gateway_reconciliation_mismatches", description="mismatches in the latest reconciliation"
-)
-LEDGER_POSTINGS = _m.create_counter("gateway_ledger_postings", description="journal entries posted")
-PAYIN_EXPIRY_LAG = _m.create_gauge(
-    "gateway_payin_expiry_lag", unit="s", description="how far past expires_at the oldest pending payin is"
-)
-SETTLEMENTS = _m.create_counter("gateway_settlements", description="provider fee settlements")
+REFUNDS = _counter("gateway_refunds", "refund transitions into a status", "status", "provider")
+RECONCILIATION_MISMATCHES = _StoredFigure("reconciliation_mismatches")
+LEDGER_POSTINGS = _counter("gateway_ledger_postings", "journal entries posted", "kind")
+PAYIN_EXPIRY_LAG = _gauge("gateway_payin_expiry_lag_seconds", "how far past expires_at the oldest pending payin is")
+
+_figures = FiguresCollector()
+REGISTRY.register(_figures)
 
 
 def record_provider_call(provider: str, operation: str, seconds: float, error_kind: str | None) -> None:
@@ -90,5 +135,12 @@ def record_provider_call(provider: str, operation: str, seconds: float, error_ki
 
 
 def render_latest() -> tuple[bytes, str]:
-    """The Prometheus exposition of this process's metrics and its content type."""
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    """The Prometheus exposition of this role (every worker process of it) and its content type."""
+    path = os.environ.get(multiproc.ENV)
+    if not path:
+        return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    registry = CollectorRegistry()
+    registry.register(_figures)
+    with multiproc.collecting(path) as collector:
+        registry.register(collector)
+        return generate_latest(registry), CONTENT_TYPE_LATEST

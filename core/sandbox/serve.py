@@ -16,6 +16,8 @@ def serve(options: SandboxOptions) -> None:
     from granian import Granian
     from granian.constants import Interfaces
 
+    from core.cli.serve import STOP_TIMEOUT_SECONDS
+
     # One worker on purpose: the state is in memory, so a second worker would split the counters.
     os.environ.update(options.to_env())
     Granian(
@@ -26,6 +28,8 @@ def serve(options: SandboxOptions) -> None:
         workers=1,
         factory=True,
         log_access=False,
+        # A slow answer in flight (--latency-ms) kept it alive past Ctrl-C: bounded like the roles.
+        workers_kill_timeout=STOP_TIMEOUT_SECONDS,
     ).serve()
 
 

@@ -116,8 +116,10 @@ def secret_literals(text: str) -> list[str]:
         stripped = line.split("#", 1)[0] if not line.lstrip().startswith("-") else line
         m = re.match(r"^\s*-?\s*([A-Za-z0-9_.-]+)\s*[:=]\s*(.+?)\s*$", stripped)
         if m and SECRET_KEY_RE.search(m.group(1)):
-            value = m.group(2).strip("'\"")
-            if value and not value.startswith("$") and value not in ("null", "~", "{}"):
+            value = m.group(2).split(" #", 1)[0].strip().strip("'\"")
+            # References are fine: ${VAR}, a compose secret's path or name list, a YAML anchor.
+            reference = value.startswith(("$", "/run/secrets/", "[", "&", "*")) or m.group(1).endswith("_FILE")
+            if value and not reference and value not in ("null", "~", "{}"):
                 problems.append(line.strip())
         if URL_CREDENTIAL_RE.search(line):
             problems.append(line.strip())

@@ -88,8 +88,10 @@ def test_workflow_runs_ci_and_pushes_the_image_on_tags():
     assert "tags" in triggers["push"]
     steps = [s for job in workflow["jobs"].values() for s in job["steps"]]
     assert any("bash .ci/run" in s.get("run", "") for s in steps)
-    build = [s for s in steps if s.get("uses", "").startswith("docker/build-push-action@")]
-    assert build and build[0]["with"]["file"] == "stacks/Dockerfile" and build[0]["with"]["push"] is True
+    release = [
+        s for s in workflow["jobs"]["image"]["steps"] if s.get("uses", "").startswith("docker/build-push-action@")
+    ]
+    assert release and release[0]["with"]["file"] == "stacks/Dockerfile" and release[0]["with"]["push"] is True
     for step in steps:
         if "uses" in step:
             assert ACTION_PIN_RE.match(step["uses"]), f"{step['uses']} is not pinned to vX.Y.Z"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 import sys
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -97,9 +99,10 @@ def test_urls_carry_the_database_passwords(client):
     _check_consistent(_all_values(CLIENTS / client))
 
 
-def _generate(root, name="zeta", *extra):
+def _generate(root, name="zeta", *extra, encrypt_with=None):
+    sealing = ["--vault-password-file", str(encrypt_with)] if encrypt_with else ["--plaintext"]
     return subprocess.run(
-        [sys.executable, str(GENERATOR), name, "--root", str(root), *extra],
+        [sys.executable, str(GENERATOR), name, "--root", str(root), *sealing, *extra],
         capture_output=True,
         text=True,
         timeout=60,
@@ -127,6 +130,38 @@ def test_generator_creates_a_client_with_fresh_distinct_secrets(tmp_path):
     _check_consistent(a)
     assert set(documented_variables()) <= set(parse_env(first / "clients" / "zeta" / ".env.backend"))
     load_settings({k: v for k, (v, _) in parse_env(first / "clients" / "zeta" / ".env.backend").items()})
+
+
+def test_generator_encrypts_the_env_files_with_ansible_vault(tmp_path):
+    """A real client's folder can be kept in a repository: every env file is an Ansible Vault file
+    that the deployment's vault password decrypts (ansible does it at copy time)."""
+    password = tmp_path / "vault-password"
+    password.write_text("correct horse battery staple\n")
+    result = _generate(tmp_path, encrypt_with=password)
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "clients" / "zeta"
+    vault = str(Path(sys.executable).parent / "ansible-vault")
+    plain = {}
+    for name in ENV_FILES:
+        assert (folder / name).read_text().startswith("$ANSIBLE_VAULT;1.1;AES256\n"), name
+        shown = subprocess.run(
+            [vault, "view", "--vault-password-file", str(password), str(folder / name)], capture_output=True, text=True
+        )
+        assert shown.returncode == 0, shown.stderr
+        plain[name] = shown.stdout
+    assert "DATABASE_URL=postgresql://gateway:" in plain[".env.backend"]
+    password.write_text("a wrong password\n")
+    wrong = subprocess.run([vault, "view", "--vault-password-file", str(password), str(folder / ".env.backend")])
+    assert wrong.returncode != 0
+    # Without a vault password (and without --plaintext) the generator refuses and writes nothing.
+    refused = subprocess.run(
+        [sys.executable, str(GENERATOR), "eta", "--root", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "ANSIBLE_VAULT_PASSWORD_FILE"},
+    )
+    assert refused.returncode != 0 and "ANSIBLE_VAULT_PASSWORD_FILE" in refused.stderr
+    assert not (tmp_path / "clients" / "eta").exists()
 
 
 def test_generator_refuses_to_overwrite_and_bad_names(tmp_path):

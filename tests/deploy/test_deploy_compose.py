@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import re
 from pathlib import Path
@@ -28,7 +29,7 @@ SCHEMA = json.loads((Path(__file__).parent / "data" / "compose-spec.json").read_
 REFERENCE_SERVICES = {
     "app": {"api", "payment", "worker", "frontend", "caddy", "alloy", "node-exporter", "cadvisor"},
     "databases": {"postgres", "mongo", "redis", "alloy", "node-exporter", "cadvisor"},
-    "monitoring": {"prometheus", "grafana", "loki", "tempo", "otel-collector", "alloy", "caddy"},
+    "monitoring": {"prometheus", "grafana", "loki", "tempo", "otel-collector", "alloy", "caddy", "alertmanager"},
 }
 MAIN_FILES = [p for p in compose_files() if p.name == "compose.yml"]
 
@@ -112,7 +113,7 @@ def test_dockerfile_base_images_are_pinned():
     images = [line.split("=", 1)[1] for line in text.splitlines() if line.startswith("ARG ") and "IMAGE=" in line]
     images += [line.split()[1] for line in text.splitlines() if line.startswith("FROM ") and "$" not in line]
     assert images and all(image_pinned(i) for i in images), images
-    assert "USER gateway" in text and 'ENTRYPOINT ["gateway"]' in text and "uv sync --frozen --no-dev" in text
+    assert "USER 10001:10001" in text and 'ENTRYPOINT ["gateway"]' in text and "uv sync --frozen --no-dev" in text
 
 
 @pytest.mark.parametrize("path", compose_files(), ids=_ids(compose_files()))
@@ -173,7 +174,7 @@ def test_databases_stack_has_tls_auth_and_persistence():
     redis = (base / "redis" / "redis.conf").read_text()
     assert "appendonly yes" in redis
     compose = (base / "compose.yml").read_text()
-    assert "--requirepass" in compose
+    assert "requirepass %s" in compose and "/run/secrets/redis_password" in compose
     entry = (base / "mongo" / "mongo-entrypoint.sh").read_text()
     assert "--replSet" in entry and "--keyFile" in entry and "--auth" in entry
 
@@ -238,3 +239,19 @@ def test_every_variable_a_mounted_config_reads_reaches_its_container_and_is_docu
                 problems.append(f"{name}: {var} has no comment in the demo client")
     assert checked, "no mounted config reads a variable: the check is not looking"
     assert not problems, problems
+
+
+FULL_SCHEMA_PATH = importlib.resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
+
+
+@pytest.mark.parametrize("path", compose_files(), ids=_ids(compose_files()))
+def test_compose_file_validates_against_the_full_compose_spec(path):
+    """The whole upstream compose-spec as vendored by check-jsonschema (a dev dependency), not only
+    the subset kept in tests/deploy/data: secrets, tmpfs and every other key are checked too."""
+    schema = json.loads(FULL_SCHEMA_PATH.read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    doc = load_compose(path, _demo_env(path))
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
+    bad = {**doc, "secrets": {"x": {"file": "./x", "mode": "0400", "owner": "me"}}}
+    assert list(validator.iter_errors(bad)), "the full schema rejects unknown keys"

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
+import jinja2
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 MONITORING = ROOT / "stacks" / "monitoring"
 PROMETHEUS = MONITORING / "prometheus"
 DOCS = ROOT / "docs"
+ALERTMANAGER_TEMPLATE = MONITORING / "alertmanager" / "alertmanager.yml.j2"
 
 
 def load_yaml(path: Path):
@@ -90,3 +93,25 @@ def is_documented(name: str, documented: set[str]) -> bool:
         if name.endswith(suffix) and name.removesuffix(suffix) in documented:
             return True
     return False
+
+
+def render_alertmanager(monitoring_env: str, **timings: str) -> str:
+    """alertmanager.yml from a client's .env.monitoring text, as ansible's template task renders it
+    (plain Jinja2, undefined variables are errors except the timing defaults)."""
+    # YAML, not HTML: values are escaped by the template's tojson, as under ansible.
+    environment = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)  # noqa: S701
+    template = environment.from_string(ALERTMANAGER_TEMPLATE.read_text())
+    variables: dict[str, Any] = {"monitoring_env": monitoring_env}
+    for name in (
+        "critical_group_wait",
+        "critical_group_interval",
+        "critical_repeat_interval",
+        "warning_group_wait",
+        "warning_group_interval",
+        "warning_repeat_interval",
+        "heartbeat_interval",
+    ):
+        if name in timings:
+            variables[name] = timings.pop(name)
+    assert not timings, f"unknown timings {timings}"
+    return template.render(variables)

@@ -92,7 +92,10 @@ def test_no_literal_secret_in_compose(compose):
         env = svc.get("environment", {})
         items = env.items() if isinstance(env, dict) else (e.split("=", 1) for e in env)
         for key, value in items:
-            if SECRET_KEY.search(key):
+            if key.endswith("_FILE"):  # a compose secret's path, never its value
+                assert str(value).startswith("/run/secrets/"), f"{name}: {key} is not a compose secret"
+                assert value.removeprefix("/run/secrets/") in svc.get("secrets", []), f"{name}: {key} not mounted"
+            elif SECRET_KEY.search(key):
                 assert str(value).startswith("${"), f"{name}: literal secret in {key}"
 
 
@@ -103,7 +106,7 @@ def test_prometheus_scrapes_only_the_monitoring_host():
     """Roles, node-exporter and cAdvisor of the other hosts are pushed (remote write), not scraped."""
     config = load_yaml(PROMETHEUS / "prometheus.yml")
     jobs = {j["job_name"]: j for j in config["scrape_configs"]}
-    assert set(jobs) == {"prometheus", "grafana", "loki", "tempo", "otel-collector", "alloy"}
+    assert set(jobs) == {"prometheus", "grafana", "loki", "tempo", "otel-collector", "alloy", "alertmanager"}
     assert not set(jobs) & {*ROLES, "node-exporter", "cadvisor"}
     assert config["rule_files"] == ["rules/*.yml"]
 
@@ -151,7 +154,7 @@ def test_host_alloy_pushes_agents_and_logs_through_the_ingest_routes(stack):
     logs = blocks['loki.write "monitoring"']
     assert 'url = sys.env("LOKI_PUSH_URL")' in logs
     for body in (write, logs):
-        assert 'username = sys.env("INGEST_USER")' in body and 'password = sys.env("INGEST_PASSWORD")' in body
+        assert 'username = sys.env("INGEST_USER")' in body and 'password_file = "/run/secrets/ingest_password"' in body
     # only this stack's containers: a host running two stacks ships no line twice
     assert f'"com.docker.compose.project=gateway-{stack}"' in blocks['discovery.docker "containers"']
 
@@ -160,7 +163,17 @@ def test_host_alloy_pushes_agents_and_logs_through_the_ingest_routes(stack):
 
 
 def test_datasources_present_with_fixed_uids(datasources):
-    assert {ds["uid"] for ds in datasources.values()} == {"prometheus", "loki", "tempo"}
+    assert {ds["uid"] for ds in datasources.values()} == {"prometheus", "loki", "tempo", "alertmanager"}
+
+
+def test_grafana_alerts_notify_through_the_stacks_alertmanager(datasources):
+    """One routing tree: Grafana's contact point is the Alertmanager the Prometheus rules use."""
+    alerting = load_yaml(MONITORING / "grafana" / "provisioning" / "alerting" / "alerting.yml")
+    (point,) = alerting["contactPoints"]
+    (receiver,) = point["receivers"]
+    assert receiver["type"] == "prometheus-alertmanager"
+    assert receiver["settings"]["url"] == datasources["alertmanager"]["url"] == "http://alertmanager:9093/alertmanager"
+    assert alerting["policies"][0]["receiver"] == point["name"]
 
 
 def test_logs_to_trace_link(datasources):
@@ -252,7 +265,7 @@ def test_caddy_guards_every_route_with_basic_auth_from_env():
     for user, password_hash in blocks:
         assert user.startswith("{$") and password_hash.startswith("{$"), "literal credential"
     # nothing is proxied outside a basic-auth-guarded handle
-    assert text.count("reverse_proxy") == 5
+    assert text.count("reverse_proxy") == 6
     for upstream in ("grafana:3000", "prometheus:9090", "loki:3100", "otel-collector:4318"):
         assert f"reverse_proxy {upstream}" in text
     # the ingest routes: exactly the three push endpoints, behind their own credentials

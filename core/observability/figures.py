@@ -1,0 +1,87 @@
+"""Figures exported from what is stored, not from a process's memory, so a restart changes nothing:
+the mismatches of the latest reconciliation report (MongoDB) and the number of provider fee
+settlements (PostgreSQL). The worker role computes them at start-up and refreshes them every
+FIGURES_REFRESH_SECONDS; a reconcile run sets its result at once (metrics.RECONCILIATION_MISMATCHES).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING
+
+import structlog
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:  # resources import the providers, which import the metrics, which import this
+    from core.resources import Resources
+
+log = structlog.get_logger("metrics")
+FIGURES_REFRESH_SECONDS = 30.0
+
+
+class StoredFigures:
+    """The last figures read from the store, by name; absent until first read."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, int] = {}
+
+    def set(self, name: str, value: int) -> None:
+        self._values[name] = value
+
+    def get(self, name: str) -> int | None:
+        return self._values.get(name)
+
+    def clear(self) -> None:
+        self._values.clear()
+
+
+FIGURES = StoredFigures()
+
+
+class FiguresCollector(Collector):
+    """Exports the stored figures on /metrics of the worker role (empty elsewhere)."""
+
+    def collect(self) -> Iterator[Metric]:
+        mismatches = FIGURES.get("reconciliation_mismatches")
+        if mismatches is not None:
+            yield GaugeMetricFamily(
+                "gateway_reconciliation_mismatches", "mismatches in the latest reconciliation", value=mismatches
+            )
+        settled = FIGURES.get("settlements")
+        if settled is not None:
+            family = CounterMetricFamily("gateway_settlements", "provider fee settlements", labels=["outcome"])
+            family.add_metric(["settled"], settled)
+            yield family
+
+
+async def refresh(res: Resources) -> None:
+    """Read both figures from the store now."""
+    from core.reconciliation import latest_mismatch_count
+    from core.settlement import settled_count
+
+    FIGURES.set("reconciliation_mismatches", await latest_mismatch_count(res))
+    FIGURES.set("settlements", await settled_count(res))
+
+
+async def _keep_fresh(res: Resources, interval: float) -> None:
+    while True:
+        try:
+            await refresh(res)
+        except Exception as exc:  # a database blip: keep the last figures, try again
+            log.warning("stored figures not refreshed", error=type(exc).__name__)
+        await asyncio.sleep(interval)
+
+
+@contextlib.asynccontextmanager
+async def kept_fresh(res: Resources, interval: float = FIGURES_REFRESH_SECONDS) -> AsyncIterator[None]:
+    """While the worker role runs: figures read at start-up, then every `interval` seconds."""
+    task = asyncio.create_task(_keep_fresh(res, interval), name="stored-figures")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
