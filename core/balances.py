@@ -9,7 +9,7 @@ from core import audit, ledger
 from core.errors import ApiError, not_found
 from core.ledger.amounts import MAX_AMOUNT
 from core.merchants.store import fetch_merchant
-from core.payments.validation import check_currency
+from core.payments.inputs import CURRENCIES
 from core.resources import Resources
 from core.security.text import check_reference, check_text
 from core.timeutil import iso
@@ -64,7 +64,8 @@ async def adjust(
     """A manual credit (negative: debit), idempotent on the merchant and reference; audited."""
     if type(amount) is not int or amount == 0 or abs(amount) > MAX_AMOUNT:
         raise ApiError("validation_error", f"amount must be a non-zero integer within ±{MAX_AMOUNT}", param="amount")
-    check_currency(currency)
+    if currency not in CURRENCIES:
+        raise ApiError("validation_error", f"currency must be one of {', '.join(CURRENCIES)}", param="currency")
     check_reference(reference)  # strict (core/security/text.py): `R` and `R\n` are not two references
     check_text(reason, "reason", 500)
     if await fetch_merchant(merchant_id) is None:

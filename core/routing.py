@@ -18,7 +18,7 @@ from core.providers.base import PleConfig
 from core.providers.registry import ADAPTERS
 from core.resources import Resources
 from core.security.crypto import keyring_for
-from core.security.dev_secrets import check_provider_secret, new_provider_secret
+from core.security.dev_secrets import check_ple_changes, check_provider_secret, new_provider_secret
 from core.security.text import check_text, check_url_text
 from core.storage.postgres import engine, sql
 from core.timeutil import iso
@@ -124,6 +124,7 @@ async def list_ples(limit: int, starting_after: str | None) -> tuple[list[dict[s
 
 
 async def update_ple(res: Resources, ple_id: str, changes: dict[str, Any], actor: str) -> dict[str, Any]:
+    check_ple_changes(changes)  # every door (admin API, dashboard, CLI) refuses a well-known secret
     before = await _fetch(ple_id)
     sets, args = [], []
     if "fee_schedule" in changes:

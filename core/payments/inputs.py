@@ -11,13 +11,14 @@ pass a plain `^...$` and be a second reference beside `"R"` (a review finding).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import msgspec
 from msgspec import Meta
 
 from core.errors import ApiError
 from core.payments.model import PayinMethod, PayoutMode
+from core.security.text import CONTROL_CLASS, has_control_characters
 
 MAX_PAYIN_AMOUNT = 10_000_000_00  # ₹1 crore in paise: larger collections go through a bank mandate
 # Per payout mode (minor units, INR): IMPS ₹1-₹5,00,000; NEFT ₹1-₹1,00,00,000 (the gateway's cap);
@@ -28,9 +29,10 @@ PAYOUT_LIMITS = {
     PayoutMode.RTGS: (2_00_000_00, 1_00_00_000_00),
     PayoutMode.UPI: (100, 1_00_000_00),
 }
-_NO_CONTROL = r"[^\x00-\x1f\x7f]"
+_NO_CONTROL = f"[^{CONTROL_CLASS}]"  # one definition with admin text (core/security/text.py)
 
 Currency = Literal["INR"]
+CURRENCIES: tuple[str, ...] = get_args(Currency)
 Amount = Annotated[int, Meta(ge=1, description="amount must be a positive integer number of minor units")]
 Reference = Annotated[
     str,
@@ -147,7 +149,7 @@ def bad(param: str, message: str) -> ApiError:
 def check_metadata(metadata: dict[str, str]) -> None:
     """Per-entry limits, naming the entry (`metadata.<key>`), which a constraint cannot."""
     for key, value in metadata.items():
-        if not 1 <= len(key) <= 40 or any(ord(c) < 32 or ord(c) == 127 for c in key):
+        if not 1 <= len(key) <= 40 or has_control_characters(key):
             raise bad(f"metadata.{key}", "metadata keys are 1-40 characters without control characters")
         if len(value) > 500:
             raise bad(f"metadata.{key}", "metadata values are strings of at most 500 characters")

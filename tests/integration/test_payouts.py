@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import orjson
 import pytest
 
 from core import ledger
 from core.ids import new_id
+from core.payments.beneficiary import search_hash
+from core.security.crypto import keyring_for
 from tests.fixtures.stack import eventually
 
 FEE = 500  # the routed merchant's imps fee (tests/fixtures/stack.py)
@@ -188,3 +191,27 @@ async def test_another_merchants_payout_is_not_found_and_numbers_are_masked(rout
     assert "123456789012" not in listed.text and "XXXXXXXX9012" in listed.text
     for proc in (stack.payment, stack.worker, stack.api):
         assert "123456789012" not in proc.output()
+
+
+async def test_account_numbers_and_vpas_are_stored_only_encrypted(routed_merchant, resources, stack) -> None:
+    """Issue 17 item 12: a MongoDB dump reveals no beneficiary account or VPA; the provider still
+    receives them, and masks and keyed hashes remain for display and search."""
+    m = await funded(routed_merchant)
+    account, vpa = "987654321098", "ravi.kumar@okbank"
+    bank = await create(
+        m, 1_000, new_id("enc"), beneficiary={"name": "R", "account_number": account, "ifsc": "HDFC0001234"}
+    )
+    upi = await create(m, 1_000, new_id("enc"), mode="upi", beneficiary={"name": "R", "vpa": vpa})
+    for shown, secret in ((bank, account), (upi, vpa)):
+        raw = await resources.mongo.db.payouts.find_one({"_id": shown["id"]})
+        dumped = orjson.dumps(raw, default=str).decode()
+        assert secret not in dumped and secret[-8:] not in dumped, dumped
+        assert secret not in orjson.dumps(shown).decode()  # nor in the answer
+    assert bank["beneficiary"]["account_number"] == "XXXXXXXX1098"
+    assert upi["beneficiary"]["vpa"] == "ra***@okbank"
+    raw_bank = await resources.mongo.db.payouts.find_one({"_id": bank["id"]})
+    ring = keyring_for(resources.settings.secrets_master_keys)
+    assert raw_bank["beneficiary"]["account_hash"] == search_hash(ring, account)  # findable without the number
+    await settled(resources, bank["id"], "succeeded")  # the provider was paid: it got the real number
+    moved = await stack.sandbox_counters("payouts", bank["id"])
+    assert moved["payouts_created"] == 1
