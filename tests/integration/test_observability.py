@@ -360,6 +360,8 @@ async def test_stack_logs_of_a_payin_are_json_with_shared_context(routed_merchan
 
 FUNCTIONS = {s.name for s in discover_functions()} | {"unmatched"}
 JOBS = {s.name for s in discover_jobs()}
+# Metrics whose `kind` is the transaction kind, not the provider error kind.
+TRANSACTION_KIND_METRICS = {"gateway_transactions_needing_review", "gateway_provider_amount_mismatches"}
 ALLOWED = {
     "function": FUNCTIONS,
     "method": {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"},
@@ -438,6 +440,8 @@ def _check_labels(metric: str, labels: dict[str, str]) -> None:
             assert re.fullmatch(r"[1-5]\d\d", value), (metric, value)
         elif name == "kind" and base == "gateway_ledger_postings":
             assert value in ALLOWED["ledger_kind"], (metric, value)
+        elif name == "kind" and base in TRANSACTION_KIND_METRICS:
+            assert value in {"payin", "payout", "refund"}, (metric, value)
         elif name == "method":
             allowed = ALLOWED["method_payin"] if base == "gateway_payins" else ALLOWED["method"]
             assert value in allowed, (metric, value)
