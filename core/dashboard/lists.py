@@ -1,66 +1,46 @@
-"""Payins and payouts pages: filters from the query string, one page of rows, deliveries of one."""
+"""Payins, payouts and refunds pages: the filtered rows one page at a time, deliveries of one."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 import msgspec
 
+from core.dashboard.filters import CHOICES, PAGE_SIZES, PRESETS, read_filters
 from core.dashboard.web import Page
 from core.payments.kinds import MACHINES
-from core.payments.listing import ListFilters, list_transactions
+from core.payments.listing import count_transactions, list_transactions
 from core.payments.model import STATUSES, Kind
-
-PAGE_SIZE = 25
-
-
-def _day(text: str) -> datetime | None:
-    return datetime.combine(date.fromisoformat(text), datetime.min.time(), tzinfo=UTC) if text else None
 
 
 async def transactions_page(page: Page, kind: str) -> dict[str, Any]:
-    """The template context of /payins or /payouts, scoped to the signed-in merchant."""
-    statuses = STATUSES[Kind(kind)]
-    params = page.request.query_params
-    filters = {name: (params.get(name) or "").strip() for name in ("status", "reference", "created_from", "created_to")}
-    after = (params.get("starting_after") or "").strip()[:64] or None
-    error = None
-    if filters["status"] and filters["status"] not in statuses:
-        filters["status"] = ""
-    try:
-        created_gte = _day(filters["created_from"])
-        to_day = _day(filters["created_to"])
-    except ValueError:
-        created_gte = to_day = None
-        error = "Dates must be given as YYYY-MM-DD."
+    """The template context of /payins, /payouts or /refunds, scoped to the signed-in merchant:
+    one page of the filtered rows, where it sits ("1–25 of 1,204") and the export link."""
+    k = Kind(kind)
+    parsed = read_filters(k, page.request.query_params, page.brand.timezone)
+    skip = (parsed.page - 1) * parsed.size
     found, has_more = await list_transactions(
-        page.resources,
-        Kind(kind),
-        merchant_id=page.merchant_id,
-        limit=PAGE_SIZE,
-        starting_after=after,
-        filters=ListFilters(
-            status=filters["status"] or None,
-            reference=filters["reference"] or None,
-            created_gte=created_gte,
-            created_lt=to_day + timedelta(days=1) if to_day else None,  # "before" includes that day
-        ),
+        page.resources, k, merchant_id=page.merchant_id, limit=parsed.size, filters=parsed.filters, skip=skip
     )
-    view = MACHINES[Kind(kind)].view
-    rows = [msgspec.to_builtins(view(t)) for t in found]
+    total = await count_transactions(page.resources, k, merchant_id=page.merchant_id, filters=parsed.filters)
+    view = MACHINES[k].view
+    base = f"/{kind}s"
     return {
         "kind": kind,
         "title": f"{kind.capitalize()}s",
-        "base": f"/{kind}s",
-        "statuses": statuses,
-        "filters": filters,
-        "rows": rows,
-        "has_more": has_more,
-        "after": after,
-        "error": error,
-        "query": urlencode({k: v for k, v in filters.items() if v}),
+        "base": base,
+        "statuses": STATUSES[k],
+        "choices": CHOICES[k],
+        "presets": PRESETS,
+        "sizes": PAGE_SIZES,
+        "size": parsed.size,
+        "filters": parsed.values,
+        "rows": [msgspec.to_builtins(view(t)) for t in found],
+        "position": {"first": skip + 1 if found else 0, "last": skip + len(found), "total": total},
+        "newer": f"{base}?{parsed.query(page=parsed.page - 1)}" if parsed.page > 1 else None,
+        "older": f"{base}?{parsed.query(page=parsed.page + 1)}" if has_more else None,
+        "export": f"{base}.csv?{parsed.query(page=None)}",
+        "error": " ".join(parsed.errors) or None,
     }
 
 

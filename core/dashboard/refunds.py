@@ -8,13 +8,12 @@ instead of refunding twice.
 
 from __future__ import annotations
 
-import re
 import secrets
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import msgspec
 
+from core.dashboard.money import minor_units
 from core.dashboard.web import Page
 from core.errors import ApiError
 from core.payments.inputs import RefundCreate
@@ -22,23 +21,6 @@ from core.payments.listing import ListFilters, list_transactions
 from core.payments.model import Kind, PayinStatus, RefundStatus
 from core.payments.refunds import create_refund
 from core.payments.views import PayinView, RefundView, refund_view
-
-MINOR_DIGITS = 2  # every currency the gateway accepts (INR, USD, EUR…) has two decimals
-_MAJOR = re.compile(r"\d{1,12}(\.\d{1,2})?")
-
-
-def minor_units(text: str, param: str = "amount") -> int:
-    """`"1,250.50"` → 125050. Merchants type amounts in rupees, never in paise."""
-    cleaned = text.strip().replace(",", "")
-    if not _MAJOR.fullmatch(cleaned):
-        raise ApiError("validation_error", "amount must be a number like 250 or 250.50", param=param)
-    try:
-        value = Decimal(cleaned) * (10**MINOR_DIGITS)
-    except InvalidOperation:
-        raise ApiError("validation_error", "amount must be a number like 250 or 250.50", param=param) from None
-    if value <= 0:
-        raise ApiError("validation_error", "amount must be more than zero", param=param)
-    return int(value)
 
 
 async def refund_panel(page: Page, payin: PayinView) -> dict[str, Any]:

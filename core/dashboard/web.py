@@ -10,14 +10,17 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.response import Redirect
 
 from core.dashboard import sessions
-from core.dashboard.branding import branding_for
+from core.dashboard.branding import Branding, branding_for
+from core.dashboard.money import UNCHARGED, format_money
 from core.dashboard.users import get_user
 from core.errors import ApiError
 from core.merchants.service import Actor
@@ -27,16 +30,17 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
 
-def money(amount: int | None, currency: str = "INR") -> str:
+@pass_context
+def money(context: Context, amount: int | None, currency: str = "INR") -> str:
+    """Minor units as the client's locale writes money: ₹1,23,45,678.00 for en_IN."""
     if amount is None:
         return "-"
-    sign = "-" if amount < 0 else ""
-    whole, minor = divmod(abs(int(amount)), 100)
-    return f"{sign}{whole:,}.{minor:02d} {currency}"
+    return format_money(int(amount), currency, context["brand"].locale)
 
 
-def when(value: Any) -> str:
-    """ISO strings and datetimes as `2026-11-23 10:15:00 UTC`."""
+@pass_context
+def when(context: Context, value: Any) -> str:
+    """ISO strings and datetimes in the client's timezone: `2026-11-23 15:45:00 IST`."""
     if value is None or value == "":
         return "-"
     if isinstance(value, str):
@@ -45,12 +49,15 @@ def when(value: Any) -> str:
         except ValueError:
             return value
     if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(ZoneInfo(context["brand"].timezone)).strftime("%Y-%m-%d %H:%M:%S %Z")
     return str(value)
 
 
 _env.filters["money"] = money
 _env.filters["when"] = when
+_env.globals["uncharged"] = UNCHARGED
 
 
 class PageError(Exception):
@@ -85,6 +92,10 @@ class Page:
         ip = str(self.request.scope.get("state", {}).get("client_ip", "")) or None
         user = self.session.user_id if self.session else None
         return Actor(f"user:{user}", ip)
+
+    @property
+    def brand(self) -> Branding:
+        return branding_for(self.resources.settings.client)
 
     @property
     def ip(self) -> str:

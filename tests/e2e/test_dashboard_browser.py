@@ -64,7 +64,7 @@ async def test_a_merchant_sees_its_payin_and_payout_and_resends_a_webhook(
     await eventually(lambda: _delivered(resources, m.merchant_id, 2), 15)
 
     await sign_in(page, frontend.url, email)
-    await expect(page.get_by_test_id("available")).to_have_text("1,445.00 INR")  # 2500 - 50 fee - 1000 - 5 fee
+    await expect(page.get_by_test_id("available")).to_have_text("₹1,445.00")  # 2500 - 50 fee - 1000 - 5 fee
     assert await page.locator("svg.chart rect").count() == 30
     chart = await page.locator("svg.chart").bounding_box()
     assert chart and abs(chart["width"] / chart["height"] - 640 / 200) < 0.05  # drawn to scale, never stretched
@@ -98,7 +98,7 @@ async def test_a_merchant_sees_its_payin_and_payout_and_resends_a_webhook(
     await expect(page.get_by_role("heading", level=1)).to_contain_text("Refund")
     await check_page(page, "refund-detail")
     await page.get_by_role("link", name=payin["id"]).first.click()
-    await expect(page.get_by_test_id("refunds")).to_contain_text("100.00 INR")
+    await expect(page.get_by_test_id("refunds")).to_contain_text("₹100.00")
     await check_page(page, "payin-with-refund")
 
     await page.goto(f"{frontend.url}/payouts?status=succeeded")

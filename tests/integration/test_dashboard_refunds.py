@@ -35,7 +35,7 @@ async def test_a_merchant_refunds_part_of_a_payin_from_its_page_once(
         await sign_in(client, email)
         page = await client.get(f"/payins/{payin['id']}")
         assert page.status_code == 200 and 'data-testid="refund-form"' in page.text
-        assert "100.00 INR" in page.text  # what may still be refunded: all of it
+        assert "₹100.00" in page.text  # what may still be refunded: all of it
 
         unconfirmed = await client.post(f"/payins/{payin['id']}/refunds", data=refund_form(page.text, amount="40"))
         assert unconfirmed.status_code == 422 and "confirm" in unconfirmed.text
@@ -60,10 +60,10 @@ async def test_a_merchant_refunds_part_of_a_payin_from_its_page_once(
 
         await settled(resources, "refund", refunds[0]["_id"], "succeeded")
         shown = await client.get(created.headers["location"])
-        assert shown.status_code == 200 and "40.00 INR" in shown.text and payin["id"] in shown.text
+        assert shown.status_code == 200 and "₹40.00" in shown.text and payin["id"] in shown.text
         page = await client.get(f"/payins/{payin['id']}")
         assert refunds[0]["_id"] in page.text and 'data-testid="amount-refunded"' in page.text
-        assert "60.00 INR" in page.text  # the rest is still refundable
+        assert "₹60.00" in page.text  # the rest is still refundable
         listed = await client.get("/refunds")
         assert listed.status_code == 200 and refunds[0]["_id"] in listed.text
         succeeded_only = await client.get("/refunds?status=failed")
