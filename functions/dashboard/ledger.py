@@ -1,4 +1,5 @@
-"""GET /ledger: the merchant's ledger statement, newest first."""
+"""GET /ledger: the merchant's ledger statement, newest first, with the balance of each account
+after every entry."""
 
 from typing import Any
 
@@ -7,6 +8,7 @@ from litestar.di import NamedDependency
 
 from core.dashboard.web import PAGE_ERRORS, signed_in
 from core.ledger.queries import merchant_statement
+from core.ledger.statement import statement_lines
 from core.resources import Resources
 
 ROLE = "frontend"
@@ -19,4 +21,5 @@ async def ledger(request: Request[Any, Any, Any], resources: NamedDependency[Res
     page = await signed_in(request, resources)
     after = (request.query_params.get("starting_after") or "").strip()[:64] or None
     entries, has_more = await merchant_statement(page.merchant_id, PAGE_SIZE, after)
-    return page.render("ledger.html", entries=entries, has_more=has_more, after=after, csv_limit=CSV_LIMIT)
+    lines = await statement_lines(page.merchant_id, entries)
+    return page.render("ledger.html", lines=lines, entries=entries, has_more=has_more, after=after, csv_limit=CSV_LIMIT)

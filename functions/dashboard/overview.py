@@ -7,8 +7,8 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect
 
 from core.dashboard import sessions
-from core.dashboard.branding import branding_for
 from core.dashboard.chart import bar_chart
+from core.dashboard.money import format_money
 from core.dashboard.overview import overview as overview_numbers
 from core.dashboard.web import PAGE_ERRORS, signed_in
 from core.resources import Resources
@@ -22,7 +22,11 @@ async def overview(request: Request[Any, Any, Any], resources: NamedDependency[R
     if session is not None and session.role == "admin":  # an admin's home is the merchants page
         return Redirect("/manage/merchants", status_code=303)
     page = await signed_in(request, resources)
-    data = await overview_numbers(resources, page.merchant_id)
-    accent = branding_for(resources.settings.client).accent_color
-    chart = bar_chart(data["daily_payin_volume"], title="Succeeded payin volume per day", accent=accent)
+    data = await overview_numbers(resources, page.merchant_id, page.brand.timezone)
+    chart = bar_chart(
+        data["daily_payin_volume"],
+        title="Succeeded payin volume per day",
+        accent=page.brand.accent_color,
+        axis_label=lambda v: format_money(v, "INR", page.brand.locale),
+    )
     return page.render("overview.html", data=data, chart=chart)
