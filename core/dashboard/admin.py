@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
+from core.dashboard.fee_forms import SAMPLE_AMOUNT, fee_rows
 from core.dashboard.web import Page
 from core.merchants.service import DIRECTION_METHODS, get_merchant
+from core.payments.inputs import CURRENCIES
 from core.routing import list_ples, routes_of
 
 
-async def merchant_context(page: Page, merchant_id: str, **extra: Any) -> dict[str, Any]:
+async def merchant_context(
+    page: Page, merchant_id: str, fee_plans: dict[str, Any] | None = None, **extra: Any
+) -> dict[str, Any]:
+    """`fee_plans` given: the form shows those (a preview, or plans that were refused)."""
     merchant = await get_merchant(merchant_id)
     routes = {(r["direction"], r["method"]): r["ple_id"] for r in await routes_of(merchant_id)}
     ples, _ = await list_ples(100, None)
@@ -20,7 +23,9 @@ async def merchant_context(page: Page, merchant_id: str, **extra: Any) -> dict[s
         "routes": routes,
         "ples": ples,
         "direction_methods": DIRECTION_METHODS,
-        "fee_plans_text": orjson.dumps(merchant["fee_plans"], option=orjson.OPT_INDENT_2).decode(),
+        "fee_rows": fee_rows(merchant["fee_plans"] if fee_plans is None else fee_plans),
+        "sample_amount": SAMPLE_AMOUNT,
+        "currencies": CURRENCIES,
         **extra,
     }
 
@@ -47,5 +52,21 @@ async def settlements_context(page: Page, **extra: Any) -> dict[str, Any]:
         "has_more": has_more,
         "ples": ples,
         "yesterday": previous_utc_day().isoformat(),
+        **extra,
+    }
+
+
+async def ples_context(page: Page, **extra: Any) -> dict[str, Any]:
+    from core.providers.registry import ADAPTERS
+
+    after = (page.request.query_params.get("starting_after") or "").strip()[:64] or None
+    rows, has_more = await list_ples(50, after)
+    return {
+        "ples": rows,
+        "has_more": has_more,
+        "providers": sorted(ADAPTERS),
+        "currencies": CURRENCIES,
+        "fee_rows": fee_rows({}),
+        "sample_amount": SAMPLE_AMOUNT,
         **extra,
     }

@@ -127,7 +127,8 @@ async def test_an_admin_is_kept_out_of_merchant_pages(app_client: Any) -> None:
 async def test_admin_changes_go_through_the_services_and_are_audited_as_the_user(
     app_client: Any, resources: Any
 ) -> None:
-    from core import audit
+    from core import audit, ledger
+    from core.merchants.service import get_merchant
 
     email = await new_user("admin")
     async with app_client("frontend") as client:
@@ -137,19 +138,41 @@ async def test_admin_changes_go_through_the_services_and_are_audited_as_the_user
         created = await client.post("/manage/merchants", data={"name": "Form merchant", "csrf_token": token})
         assert created.status_code == 201 and "shown only once" in created.text
         merchant_id = re.search(r"mer_\w+", created.text).group(0)  # type: ignore[union-attr]
-        bad = await client.post(
-            f"/manage/merchants/{merchant_id}/fee-plans", data={"fee_plans": '{"payin": 1}', "csrf_token": token}
-        )
-        assert bad.status_code == 422 and "fee_plans" in bad.text
-        plans = '{"payin": {"upi": {"percent_bps": 150, "fixed": 0}}}'
-        ok = await client.post(
-            f"/manage/merchants/{merchant_id}/fee-plans", data={"fee_plans": plans, "csrf_token": token}
-        )
-        assert ok.status_code == 303
-        credit = {"amount": "5000", "currency": "INR", "reference": "adj-1", "reason": "goodwill", "csrf_token": token}
+        fees = f"/manage/merchants/{merchant_id}/fee-plans"
+        bad = await client.post(fees, data={"fee:payin:upi:percent": "150", "csrf_token": token})
+        assert bad.status_code == 422 and "payin upi percent" in bad.text
+        form = {"fee:payin:upi:percent": "1.5", "fee:payout:imps:fixed": "5", "csrf_token": token}
+        preview = await client.post(fees, data={**form, "action": "preview"})
+        assert preview.status_code == 200 and "Preview: not saved yet." in preview.text
+        assert re.findall(r'data-testid="sample-fee">([^<]*)<', preview.text)[:4] == [
+            "₹15.00",
+            "₹0.00",
+            "₹0.00",
+            "₹5.00",
+        ]
+        assert (await get_merchant(merchant_id))["fee_plans"] == {}  # a preview saves nothing
+        assert (await client.post(fees, data={**form, "action": "save"})).status_code == 303
+        saved = (await get_merchant(merchant_id))["fee_plans"]
+        assert saved == {
+            "payin": {"upi": {"percent_bps": 150, "fixed": 0}},
+            "payout": {"imps": {"percent_bps": 0, "fixed": 500}},
+        }
+        credit = {
+            "direction": "credit",
+            "amount": "50.00",
+            "currency": "INR",
+            "reference": "adj-1",
+            "reason": "goodwill",
+        }
+        credit["csrf_token"] = token
         assert (await client.post(f"/manage/merchants/{merchant_id}/adjustments", data=credit)).status_code == 303
         again = await client.post(f"/manage/merchants/{merchant_id}/adjustments", data=credit)
         assert again.headers["location"].endswith("done=replayed")
+        debit = {**credit, "direction": "debit", "amount": "12.5", "reference": "adj-2"}
+        assert (await client.post(f"/manage/merchants/{merchant_id}/adjustments", data=debit)).status_code == 303
+        assert (await ledger.merchant_balances(merchant_id))[0]["available"] == 5_000 - 1_250
+        paise = await client.post(f"/manage/merchants/{merchant_id}/adjustments", data={**credit, "amount": "1.234"})
+        assert paise.status_code == 422
         suspend = {"status": "suspended", "csrf_token": token}
         assert (await client.post(f"/manage/merchants/{merchant_id}/status", data=suspend)).status_code == 303
         detail = await client.get(f"/manage/merchants/{merchant_id}")
@@ -185,3 +208,33 @@ async def test_the_user_command_creates_a_user_who_can_sign_in(app_client: Any, 
     assert email in out.decode() and "password" not in out.decode()
     async with app_client("frontend") as client:
         assert (await sign_in(client, email)).status_code == 303
+
+
+async def test_an_admin_creates_a_ple_from_the_form_and_sees_a_generated_secret_once(app_client: Any) -> None:
+    from core.routing import get_ple
+
+    email = await new_user("admin")
+    async with app_client("frontend") as client:
+        await sign_in(client, email)
+        page = await client.get("/manage/ples")
+        token = csrf_of(page.text)
+        form = {
+            "provider": "sandbox",
+            "name": "Form PLE",
+            "currency": "INR",
+            "base_url": "http://127.0.0.1:8400",
+            "fee:payin:upi:percent": "0.5",
+            "csrf_token": token,
+        }
+        weak = await client.post("/manage/ples", data={**form, "secret": "sandbox-dev-secret"})
+        assert weak.status_code == 422 and 'data-testid="ple-created"' not in weak.text
+        bad_url = await client.post("/manage/ples", data={**form, "base_url": "ftp://x"})
+        assert bad_url.status_code == 422
+        created = await client.post("/manage/ples", data=form)
+        assert created.status_code == 201, created.text[:500]
+        secret = re.search(r'data-testid="ple-secret">([^<]+)<', created.text)
+        assert secret and len(secret.group(1)) >= 32
+        ple_id = re.search(r"<code>(ple_\w+)</code>", created.text).group(1)  # type: ignore[union-attr]
+        ple = await get_ple(ple_id)
+        assert ple["fee_schedule"] == {"payin": {"upi": {"percent_bps": 50, "fixed": 0}}}
+        assert secret.group(1) not in (await client.get("/manage/ples")).text  # shown once

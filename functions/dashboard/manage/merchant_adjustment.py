@@ -1,4 +1,5 @@
-"""POST /manage/merchants/{merchant_id}/adjustments: a manual credit or debit, audited, once per reference."""
+"""POST /manage/merchants/{merchant_id}/adjustments: a manual credit or debit typed in major units,
+audited, once per reference."""
 
 from typing import Any
 
@@ -8,6 +9,7 @@ from litestar.params import FromPath
 
 from core.balances import adjust
 from core.dashboard.admin import merchant_context
+from core.dashboard.money import minor_units
 from core.dashboard.web import PAGE_ERRORS, signed_in
 from core.errors import ApiError
 from core.resources import Resources
@@ -22,10 +24,9 @@ async def merchant_adjustment(
     page = await signed_in(request, resources, role="admin")
     form = await page.form()
     try:
-        try:
-            amount = int(form.get("amount", "").strip())
-        except ValueError:
-            raise ApiError("validation_error", "amount must be a whole number of paise", param="amount") from None
+        amount = minor_units(form.get("amount", ""))  # typed in rupees, never paise
+        if form.get("direction") == "debit":
+            amount = -amount
         entry = await adjust(
             resources,
             merchant_id,
