@@ -27,4 +27,8 @@ if ! command -v prometheus-alertmanager >/dev/null 2>&1 || ! command -v promethe
             prometheus prometheus-alertmanager >/dev/null
     fi
 fi
+# axe-core for the dashboard's accessibility checks (tests/e2e), locked in its package-lock.json
+if [ ! -f tests/e2e/axe/node_modules/axe-core/axe.min.js ] && command -v npm >/dev/null 2>&1; then
+    npm ci --prefix tests/e2e/axe --no-audit --no-fund --silent
+fi
 uv sync --frozen --quiet

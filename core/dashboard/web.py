@@ -21,6 +21,7 @@ from litestar.response import Redirect
 from core.dashboard import sessions
 from core.dashboard.branding import Branding, branding_for
 from core.dashboard.money import UNCHARGED, format_money
+from core.dashboard.tables import label_table_cells
 from core.dashboard.users import get_user
 from core.errors import ApiError
 from core.merchants.service import Actor
@@ -104,12 +105,14 @@ class Page:
     def render(self, template: str, status: int = 200, **context: Any) -> Response[Any]:
         settings = self.resources.settings
         nonce = secrets.token_urlsafe(16)
-        html = _env.get_template(template).render(
-            brand=branding_for(settings.client),
-            session=self.session,
-            path=self.request.url.path,
-            csp_nonce=nonce,
-            **context,
+        html = label_table_cells(
+            _env.get_template(template).render(
+                brand=branding_for(settings.client),
+                session=self.session,
+                path=self.request.url.path,
+                csp_nonce=nonce,
+                **context,
+            )
         )
         headers = {**NO_STORE, "Content-Security-Policy": content_security_policy(nonce)}
         response: Response[Any] = Response(

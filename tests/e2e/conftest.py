@@ -23,7 +23,15 @@ ARGS = [
     "--no-first-run",
 ]
 SCREENSHOTS = Path("test-artifacts/screenshots")
+# axe-core from the npm registry (tests/e2e/axe/package-lock.json; scripts/setup.sh runs `npm ci`).
+AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+# Any table cut off: its content wider than the box that shows it.
+CUT_OFF = """() => Array.from(document.querySelectorAll('.table-wrap'))
+  .filter(w => w.scrollWidth > w.clientWidth + 1)
+  .map(w => `${(w.querySelector('th') || w).textContent.trim().slice(0, 40)} (${w.scrollWidth} > ${w.clientWidth}px,`
+    + ` widest cell: ${[...w.querySelectorAll('td')].sort((a, b) => b.offsetWidth - a.offsetWidth)[0]?.innerHTML.slice(0, 80)})`)"""
 PASSWORD = "a long browser password"
+BLOCKING = ("serious", "critical")
 
 # Inputs, selects and textareas a person fills in that no <label> names.
 UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, textarea'))
@@ -42,7 +50,8 @@ async def browser() -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def page(browser: Browser) -> AsyncIterator[Page]:
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    # bypass_csp: only so the test can inject axe-core; the pages' own CSP allows no scripts
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     tab = await context.new_page()
     tab.set_default_timeout(10_000)
     yield tab
@@ -55,6 +64,11 @@ async def check_page(page: Page, name: str) -> None:
     assert title and not title.startswith("·"), f"{page.url}: empty title"
     assert await page.evaluate(UNLABELLED) == [], f"{page.url}: fields without a label"
     assert await page.locator('meta[name="viewport"]').count() == 1
+    assert await page.evaluate(CUT_OFF) == [], f"{page.url}: a table is cut off at this width"
+    await page.add_script_tag(path=str(AXE))
+    found = await page.evaluate("async () => (await axe.run(document)).violations")
+    serious = [f"{v['id']} ({v['impact']}): {v['nodes'][0]['html'][:120]}" for v in found if v["impact"] in BLOCKING]
+    assert serious == [], f"{page.url}: axe-core found {serious}"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 

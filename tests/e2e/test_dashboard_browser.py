@@ -109,7 +109,7 @@ async def test_a_merchant_sees_its_payin_and_payout_and_resends_a_webhook(
     await check_page(page, "payout-detail")
 
     await page.goto(f"{frontend.url}/ledger")
-    await expect(page.get_by_text("payin_succeeded")).to_be_visible()
+    await expect(page.get_by_text("payin succeeded")).to_be_visible()
     await check_page(page, "ledger")
     csv = await page.request.get(f"{frontend.url}/ledger.csv")
     assert csv.ok and payin["id"] in await csv.text()
@@ -127,6 +127,24 @@ async def test_a_merchant_sees_its_payin_and_payout_and_resends_a_webhook(
     # could be shown from later, so the answer to the POST is the only place it appears.)
     await page.goto(f"{frontend.url}/webhooks")
     assert await page.get_by_test_id("new-webhook-secret").count() == 0
+
+    # every merchant page on a phone and in the dark: no table cut off, axe-core clean
+    pages = (
+        ("/", "overview"),
+        ("/payins?period=7d&method=upi", "payins-filtered"),
+        (f"/payins/{payin['id']}", "payin-with-refund"),
+        ("/payouts", "payouts"),
+        ("/refunds", "refunds"),
+        ("/ledger", "statement"),
+        ("/webhooks", "webhooks"),
+        ("/keys", "keys"),
+    )
+    for width, scheme in ((360, "light"), (360, "dark"), (1280, "dark"), (1280, "light")):
+        await page.set_viewport_size({"width": width, "height": 800})
+        await page.emulate_media(color_scheme=scheme)
+        for path, name in pages:
+            await page.goto(frontend.url + path)
+            await check_page(page, f"{name}-{width}-{scheme}")
 
 
 async def _delivered(resources: Resources, merchant_id: str, count: int) -> bool:
@@ -212,9 +230,12 @@ async def test_an_admin_suspends_a_merchant_and_its_next_call_is_refused(
         ("/manage/settlements", "admin-settlements"),
         ("/manage/reconciliation", "admin-reconciliation"),
     )
-    for path, name in pages:
-        await page.goto(frontend.url + path)
-        await check_page(page, name)
+    for width in (1280, 360):
+        await page.set_viewport_size({"width": width, "height": 800})
+        for path, name in (*pages, (f"/manage/merchants/{m.merchant_id}", "admin-merchant")):
+            await page.goto(frontend.url + path)
+            await check_page(page, name if width == 1280 else f"{name}-{width}")
+    await page.set_viewport_size({"width": 1280, "height": 900})
     await page.goto(f"{frontend.url}/manage/audit?target={m.merchant_id}")
     await expect(page.get_by_test_id("chain")).to_contain_text("verified")
     await expect(page.get_by_text("merchant.suspended")).to_be_visible()
