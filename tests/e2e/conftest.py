@@ -29,7 +29,8 @@ AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "a
 CUT_OFF = """() => Array.from(document.querySelectorAll('.table-wrap'))
   .filter(w => w.scrollWidth > w.clientWidth + 1)
   .map(w => `${(w.querySelector('th') || w).textContent.trim().slice(0, 40)} (${w.scrollWidth} > ${w.clientWidth}px,`
-    + ` widest cell: ${[...w.querySelectorAll('td')].sort((a, b) => b.offsetWidth - a.offsetWidth)[0]?.innerHTML.slice(0, 80)})`)"""
+    + ` widest cell: ${[...w.querySelectorAll('td')]
+        .sort((a, b) => b.offsetWidth - a.offsetWidth)[0]?.innerHTML.slice(0, 80)})`)"""
 PASSWORD = "a long browser password"
 BLOCKING = ("serious", "critical")
 
