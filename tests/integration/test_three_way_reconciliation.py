@@ -1,0 +1,142 @@
+"""Three-way reconciliation (issue 24): real traffic through the stack reconciles clean against the
+sandbox's statement; a statement told to disagree yields each kind of break once with its amount;
+a lost callback is applied through the state machine; a forged success is critical."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+import orjson
+
+from core import ledger
+from core.ids import new_id
+from core.payments import machine as engine
+from core.payments.model import PayinStatus
+from core.payments.payins import MACHINE as PAYINS
+from core.statement_reconciliation import apply_collected, breaks_csv, get_statement_reports, reconcile_statement
+from tests.fixtures.stack import PROVIDER_FEES, eventually
+from tests.integration.test_refunds import payin_body, refund_body, settled
+from tests.integration.test_settlement import BENEFICIARY, today
+
+
+def found(report: dict[str, Any]) -> list[tuple[str, str, int, str]]:
+    return sorted((b["kind"], b["transaction_id"], b["amount"], b["severity"]) for b in report["breaks"])
+
+
+async def statement_settings(stack, **settings: Any) -> None:
+    response = await stack.http.post(f"{stack.sandbox.url}/__sandbox/statements/settings", json=settings)
+    assert response.status_code == 200, response.text
+
+
+async def drive(routed_merchant, resources) -> dict[str, dict]:
+    """Three paid payins, a succeeded payout and a succeeded refund, all final here."""
+    m = await routed_merchant()
+    await ledger.adjust_merchant_balance(m.merchant_id, "INR", 100_000, new_id("fund"), "test funding")
+    made: dict[str, dict] = {}
+    for amount in (10_000, 20_000, 30_000):
+        payin = (await m.post("/v1/payins", payin_body(amount))).json()
+        made[f"payin_{amount}"] = await settled(resources, "payin", payin["id"], "succeeded")
+    body = {"amount": 10_000, "currency": "INR", "reference": new_id("ref"), "mode": "imps"}
+    payout = (await m.post("/v1/payouts", body | {"beneficiary": BENEFICIARY})).json()
+    made["payout"] = await settled(resources, "payout", payout["id"], "succeeded")
+    refund = (await m.post("/v1/refunds", refund_body(made["payin_30000"]["_id"], 1_000))).json()
+    made["refund"] = await settled(resources, "refund", refund["id"], "succeeded")
+    made["merchant"] = {"client": m}
+    return made
+
+
+async def test_three_way_clean_then_each_break_once_apply_and_forged_success(
+    routed_merchant, resources, stack, api, admin_headers
+) -> None:
+    ple = stack.ple_id
+    await statement_settings(stack, fee_schedule=PROVIDER_FEES, alterations=[])
+    made = await drive(routed_merchant, resources)
+
+    clean = await reconcile_statement(resources, ple, today())
+    assert clean["breaks"] == [] and clean["break_count"] == 0 and clean["critical_count"] == 0
+    assert clean["matched"] == 5 and clean["statement"]["lines"] == 5
+    assert clean["statement"]["amount"] == 10_000 + 20_000 + 30_000 + 10_000 + 1_000
+    # 50 bps of each payin and of the payout; refunds are charged nothing.
+    assert clean["statement"]["fees"] == 50 + 100 + 150 + 50
+
+    # The provider signs its statement like every other call: an unsigned request is refused.
+    unsigned = await stack.http.get(f"{stack.sandbox.url}/v1/statements/{today()}")
+    assert unsigned.status_code == 401
+
+    # A payin paid at the provider whose callback never comes (outcome 55): pending here.
+    m = made["merchant"]["client"]
+    lost = (await m.post("/v1/payins", payin_body(10_055))).json()["id"]
+
+    async def paid_there() -> bool:
+        return (await stack.sandbox_counters("payins", lost))["status"] == "paid"
+
+    await eventually(paid_there)
+    a, b, c = (made[f"payin_{n}"]["_id"] for n in (10_000, 20_000, 30_000))
+    payout = made["payout"]["_id"]
+    alterations = [
+        {"action": "amount", "our_reference": a, "delta": 100},
+        {"action": "fee", "our_reference": b, "delta": 7},
+        {"action": "duplicate", "our_reference": c},
+        {"action": "omit", "our_reference": payout},
+    ]
+    await statement_settings(stack, alterations=alterations)
+    altered = await reconcile_statement(resources, ple, today())
+    assert found(altered) == sorted(
+        [
+            ("amount_mismatch", a, 100, "error"),
+            ("fee_mismatch", b, 7, "error"),
+            ("duplicate", c, 30_000, "error"),
+            ("missing_from_statement", payout, 10_000, "critical"),
+            ("collected_not_succeeded", lost, 10_055, "error"),
+        ]
+    )
+    assert altered["critical_count"] == 1 and altered["break_count"] == 5
+    collected = next(x for x in altered["breaks"] if x["kind"] == "collected_not_succeeded")
+    assert collected["action"] == "apply" and collected["ours"] == {"status": "pending"}
+
+    exported = breaks_csv(await get_statement_reports(today(), ple))
+    assert exported.splitlines()[0] == "date,ple_id,kind,severity,type,transaction_id,amount,action,detail"
+    assert len(exported.splitlines()) == 6 and f",missing_from_statement,critical,payout,{payout},10000," in exported
+
+    # Applied the way a poll is: the provider confirms, the state machine credits it.
+    assert await apply_collected(resources, ple, today(), lost, actor="test") == "succeeded"
+    await settled(resources, "payin", lost, "succeeded")
+
+    # A forged success (as a forged callback would leave it): credited here, never collected.
+    forged = (await m.post("/v1/payins", payin_body(10_052))).json()["id"]  # never paid there
+    pending = await PAYINS.store(resources).get(forged)
+    await engine.advance(resources, PAYINS, pending, PayinStatus.SUCCEEDED, source="test:forged", drain_now=True)
+    await settled(resources, "payin", forged, "succeeded")
+    unknown = new_id("pi")
+    line = {"type": "payin", "our_reference": unknown, "amount": 4_200, "currency": "INR", "provider_reference": "x"}
+    await statement_settings(stack, alterations=[{"action": "add", "line": line}])
+    second = await reconcile_statement(resources, ple, today())
+    assert found(second) == sorted(
+        [
+            ("missing_from_statement", forged, 10_052, "critical"),
+            ("collected_not_succeeded", unknown, 4_200, "error"),
+        ]
+    )
+    assert next(x for x in second["breaks"] if x["transaction_id"] == unknown)["action"] == "investigate"
+    assert second["matched"] == 6 and second["critical_count"] == 1
+
+    # The CLI runs the same reconciliation, stores it and exits 1 on breaks.
+    command = "from core.cli.reconcile import reconcile; reconcile()"
+    result = subprocess.run(
+        [sys.executable, "-c", command, "--date", today(), "--ple", ple, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert found(orjson.loads(result.stdout)) == found(second)
+
+    shown = await api.get(f"/admin/v1/reconciliation/{today()}/statements?ple_id={ple}", headers=admin_headers)
+    assert shown.status_code == 200, shown.text
+    assert found(shown.json()["data"][0]) == found(second)
+    as_csv = await api.get(f"/admin/v1/reconciliation/{today()}/statements.csv?ple_id={ple}", headers=admin_headers)
+    assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
+    assert f",missing_from_statement,critical,payin,{forged},10052," in as_csv.text
+    await statement_settings(stack, alterations=[])
