@@ -179,6 +179,16 @@ async def fetch_statement(res: Resources, ple_id: str, day: date) -> tuple[PleCo
         raise ApiError("provider_unavailable", f"the provider's statement could not be read ({exc.kind})") from None
 
 
+async def statement_fee_total(res: Resources, ple_id: str, day: date) -> int | None:
+    """The fees the PLE's provider charged that day by its statement; None when it cannot be read."""
+    try:
+        _, lines = await fetch_statement(res, ple_id, day)
+    except ApiError as exc:
+        log.warning("statement fees unknown", ple_id=ple_id, date=day.isoformat(), error=exc.code)
+        return None
+    return sum(line.fee for line in lines)
+
+
 async def reconcile_statement(res: Resources, ple_id: str, day: date | str) -> dict[str, Any]:
     """Reconcile the PLE's day three ways, store the result (replacing a rerun's) and return it."""
     checked_day = parse_day(day)

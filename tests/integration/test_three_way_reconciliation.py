@@ -15,6 +15,7 @@ from core.ids import new_id
 from core.payments import machine as engine
 from core.payments.model import PayinStatus
 from core.payments.payins import MACHINE as PAYINS
+from core.settlement import settle_ple_fees
 from core.statement_reconciliation import apply_collected, breaks_csv, get_statement_reports, reconcile_statement
 from tests.fixtures.stack import PROVIDER_FEES, eventually
 from tests.integration.test_refunds import payin_body, refund_body, settled
@@ -61,6 +62,10 @@ async def test_three_way_clean_then_each_break_once_apply_and_forged_success(
     # 50 bps of each payin and of the payout; refunds are charged nothing.
     assert clean["statement"]["fees"] == 50 + 100 + 150 + 50
 
+    # Settlement compares its total with the statement's fees.
+    settled_fees = await settle_ple_fees(resources, ple, today(), allow_open_day=True)
+    assert (settled_fees["total"], settled_fees["statement_fees"], settled_fees["fee_difference"]) == (350, 350, 0)
+
     # The provider signs its statement like every other call: an unsigned request is refused.
     unsigned = await stack.http.get(f"{stack.sandbox.url}/v1/statements/{today()}")
     assert unsigned.status_code == 401
@@ -93,6 +98,10 @@ async def test_three_way_clean_then_each_break_once_apply_and_forged_success(
         ]
     )
     assert altered["critical_count"] == 1 and altered["break_count"] == 5
+    # Fees 50 + (100 + 7) + 150 twice + 50 for the lost payin; the omitted payout's 50 is gone.
+    assert altered["statement"]["fees"] == 507
+    again = await settle_ple_fees(resources, ple, today(), allow_open_day=True)
+    assert again["skipped"] is True and (again["statement_fees"], again["fee_difference"]) == (507, 507 - 350)
     collected = next(x for x in altered["breaks"] if x["kind"] == "collected_not_succeeded")
     assert collected["action"] == "apply" and collected["ours"] == {"status": "pending"}
 
