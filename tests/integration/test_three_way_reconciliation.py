@@ -12,12 +12,15 @@ import orjson
 
 from core import ledger
 from core.ids import new_id
+from core.job_refs import RECONCILE, ReconcileArgs
+from core.jobs_client import enqueue
 from core.payments import machine as engine
 from core.payments.model import PayinStatus
 from core.payments.payins import MACHINE as PAYINS
 from core.settlement import settle_ple_fees
 from core.statement_reconciliation import apply_collected, breaks_csv, get_statement_reports, reconcile_statement
 from tests.fixtures.stack import PROVIDER_FEES, eventually
+from tests.integration.test_dashboard import new_user, sign_in
 from tests.integration.test_refunds import payin_body, refund_body, settled
 from tests.integration.test_settlement import BENEFICIARY, today
 
@@ -49,7 +52,7 @@ async def drive(routed_merchant, resources) -> dict[str, dict]:
 
 
 async def test_three_way_clean_then_each_break_once_apply_and_forged_success(
-    routed_merchant, resources, stack, api, admin_headers
+    routed_merchant, resources, stack, api, admin_headers, app_client
 ) -> None:
     ple = stack.ple_id
     await statement_settings(stack, fee_schedule=PROVIDER_FEES, alterations=[])
@@ -148,4 +151,26 @@ async def test_three_way_clean_then_each_break_once_apply_and_forged_success(
     as_csv = await api.get(f"/admin/v1/reconciliation/{today()}/statements.csv?ple_id={ple}", headers=admin_headers)
     assert as_csv.status_code == 200 and as_csv.headers["content-type"].startswith("text/csv")
     assert f",missing_from_statement,critical,payin,{forged},10052," in as_csv.text
+
+    # The admin dashboard shows the day per PLE and exports the same breaks.
+    email = await new_user("admin")
+    async with app_client("frontend") as client:
+        assert (await sign_in(client, email)).status_code == 303
+        page = await client.get(f"/manage/reconciliation?date={today()}")
+        assert page.status_code == 200
+        assert f'data-testid="breaks-{ple}">2<' in page.text and f'data-testid="critical-{ple}">1<' in page.text
+        exported = await client.get(f"/manage/reconciliation.csv?date={today()}")
+        assert exported.status_code == 200
+        assert f",missing_from_statement,critical,payin,{forged},10052," in exported.text
+
+    # The nightly job, run by the stack's worker for this PLE and day, replaces the stored result:
+    # with the statement restored only the forged success is left.
     await statement_settings(stack, alterations=[])
+    await enqueue(resources.queue, RECONCILE, ReconcileArgs(date=today(), ple_id=ple))
+
+    async def rerun() -> dict | None:
+        stored = (await get_statement_reports(today(), ple))[0]
+        return stored if stored["break_count"] == 1 else None
+
+    rerun_report = await eventually(rerun, timeout=30)
+    assert found(rerun_report) == [("missing_from_statement", forged, 10_052, "critical")]
