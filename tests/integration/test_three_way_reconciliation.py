@@ -18,11 +18,17 @@ from core.payments import machine as engine
 from core.payments.model import PayinStatus
 from core.payments.payins import MACHINE as PAYINS
 from core.settlement import settle_ple_fees
-from core.statement_reconciliation import apply_collected, breaks_csv, get_statement_reports, reconcile_statement
+from core.statement_reconciliation import breaks_csv, get_statement_reports, reconcile_statement
+from core.storage.postgres import engine as engine_pg
+from core.storage.postgres import sql
 from tests.fixtures.stack import PROVIDER_FEES, eventually
 from tests.integration.test_dashboard import new_user, sign_in
 from tests.integration.test_refunds import payin_body, refund_body, settled
 from tests.integration.test_settlement import BENEFICIARY, today
+
+
+class Rollback(Exception):
+    """Undoes the test's ledger damage: the ledger stays verifiable for later tests."""
 
 
 def found(report: dict[str, Any]) -> list[tuple[str, str, int, str]]:
@@ -64,6 +70,25 @@ async def test_three_way_clean_then_each_break_once_apply_and_forged_success(
     assert clean["statement"]["amount"] == 10_000 + 20_000 + 30_000 + 10_000 + 1_000
     # 50 bps of each payin and of the payout; refunds are charged nothing.
     assert clean["statement"]["fees"] == 50 + 100 + 150 + 50
+
+    # A success whose ledger credit is gone: the transaction and the ledger disagree by its amount.
+    first = made["payin_10000"]["_id"]
+    try:
+        async with engine_pg().transaction():
+            # Test-only: bypass the append-only triggers in a transaction that is rolled back.
+            await sql("SET LOCAL session_replication_role = replica")
+            await sql(
+                "DELETE FROM postings WHERE entry_id IN (SELECT id FROM journal_entries"
+                " WHERE transaction_id = {} AND kind = 'payin_succeeded')",
+                first,
+            )
+            await sql("DELETE FROM journal_entries WHERE transaction_id = {} AND kind = 'payin_succeeded'", first)
+            unbooked = await reconcile_statement(resources, ple, today())
+            raise Rollback
+    except Rollback:
+        pass
+    assert found(unbooked) == [("ledger_mismatch", first, -10_000, "error")]
+    assert (await get_statement_reports(today(), ple))[0]["break_count"] == 0  # rolled back with it
 
     # Settlement compares its total with the statement's fees.
     settled_fees = await settle_ple_fees(resources, ple, today(), allow_open_day=True)
@@ -112,8 +137,13 @@ async def test_three_way_clean_then_each_break_once_apply_and_forged_success(
     assert exported.splitlines()[0] == "date,ple_id,kind,severity,type,transaction_id,amount,action,detail"
     assert len(exported.splitlines()) == 6 and f",missing_from_statement,critical,payout,{payout},10000," in exported
 
-    # Applied the way a poll is: the provider confirms, the state machine credits it.
-    assert await apply_collected(resources, ple, today(), lost, actor="test") == "succeeded"
+    # Applied the way a poll is: the provider confirms, the state machine credits it. Only a
+    # stored applicable break can be applied.
+    url = f"/admin/v1/reconciliation/{today()}/statements/apply"
+    refused = await api.post(url, json={"ple_id": ple, "transaction_id": a}, headers=admin_headers)
+    assert refused.status_code == 404, refused.text
+    applied = await api.post(url, json={"ple_id": ple, "transaction_id": lost}, headers=admin_headers)
+    assert applied.status_code == 200 and applied.json()["status"] == "succeeded", applied.text
     await settled(resources, "payin", lost, "succeeded")
 
     # A forged success (as a forged callback would leave it): credited here, never collected.
