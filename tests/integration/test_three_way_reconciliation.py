@@ -6,17 +6,23 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import date
 from typing import Any
 
 import orjson
+import pytest
 
 from core import ledger
+from core.errors import ApiError
 from core.ids import new_id
 from core.job_refs import RECONCILE, ReconcileArgs
 from core.jobs_client import enqueue
 from core.payments import machine as engine
 from core.payments.model import PayinStatus
 from core.payments.payins import MACHINE as PAYINS
+from core.providers.base import PleConfig, ProviderUnavailable
+from core.providers.sandbox import SandboxAdapter, parse_statement
+from core.sandbox.signing import STATEMENT_COLUMNS
 from core.settlement import settle_ple_fees
 from core.statement_reconciliation import breaks_csv, get_statement_reports, reconcile_statement
 from core.storage.postgres import engine as engine_pg
@@ -204,3 +210,34 @@ async def test_three_way_clean_then_each_break_once_apply_and_forged_success(
 
     rerun_report = await eventually(rerun, timeout=30)
     assert found(rerun_report) == [("missing_from_statement", forged, 10_052, "critical")]
+
+
+async def test_statement_is_signed_read_strictly_and_bad_input_is_refused(resources, stack, api, admin_headers) -> None:
+    day = date.fromisoformat(today())
+    adapter = SandboxAdapter(resources.settings, retry_attempts=1)
+    ple = await resources.ples.get(stack.ple_id)
+    try:
+        assert isinstance(await adapter.fetch_statement(ple, day), list)
+        forged = PleConfig(ple.ple_id, ple.provider, ple.base_url, "not-the-secret-" + "x" * 20, ple.currency)
+        with pytest.raises(ProviderUnavailable):
+            await adapter.fetch_statement(forged, day)
+    finally:
+        await adapter.aclose()
+    with pytest.raises(ProviderUnavailable):
+        parse_statement("type,amount\npayin,100\n")
+    with pytest.raises(ProviderUnavailable):
+        parse_statement(",".join(STATEMENT_COLUMNS) + "\npayin,r,pi_1,ten,INR,0,\n")
+
+    settings_url = f"{stack.sandbox.url}/__sandbox/statements/settings"
+    for bad in ({"alterations": [{"action": "explode"}]}, {"fee_schedule": {"payin": {"upi": 5}}}, [1]):
+        assert (await stack.http.post(settings_url, json=bad)).status_code == 400
+    assert (await stack.http.get(f"{stack.sandbox.url}/__sandbox/statements/yesterday")).status_code == 400
+
+    with pytest.raises(ApiError) as unknown:
+        await reconcile_statement(resources, "ple_unknown", today())
+    assert unknown.value.code == "not_found"
+    shown = await api.get("/admin/v1/reconciliation/not-a-day/statements", headers=admin_headers)
+    assert shown.status_code == 422 and shown.json()["error"]["param"] == "date"
+    body = {"ple_id": stack.ple_id, "transaction_id": "pi_x", "extra": 1}
+    refused = await api.post(f"/admin/v1/reconciliation/{today()}/statements/apply", json=body, headers=admin_headers)
+    assert refused.status_code == 422
