@@ -427,6 +427,7 @@ EXPECTED_AFTER_PAYIN = {
         "gateway_payins",
         "gateway_ledger_postings",
         "gateway_webhook_deliveries",
+        "gateway_reconciliation_breaks",
     },
 }
 
