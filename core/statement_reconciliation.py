@@ -298,10 +298,13 @@ async def apply_collected(res: Resources, ple_id: str, day: date | str, transact
     if found is None:
         raise not_found("applicable reconciliation break")
     kind = Kind(found["type"])
-    if kind == Kind.PAYIN:
-        await payins.check_with_provider(res, transaction_id, source="statement")
-    else:
-        await submission.poll(res, SUBMITTERS[kind], PollArgs(id=transaction_id))
+    try:
+        if kind == Kind.PAYIN:
+            await payins.check_with_provider(res, transaction_id, source="statement")
+        else:  # the poll logs an unanswered query and leaves the transaction as it was
+            await submission.poll(res, SUBMITTERS[kind], PollArgs(id=transaction_id))
+    except ProviderUnavailable as exc:
+        raise ApiError("provider_unavailable", f"the provider did not answer ({exc.kind})") from None
     doc = await res.mongo.db[COLLECTION[kind]].find_one({"_id": transaction_id}, {"status": 1})
     status = str(doc["status"]) if doc else "unknown"
     await audit.record(

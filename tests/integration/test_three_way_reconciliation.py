@@ -28,7 +28,7 @@ from core.statement_reconciliation import breaks_csv, get_statement_reports, rec
 from core.storage.postgres import engine as engine_pg
 from core.storage.postgres import sql
 from tests.fixtures.stack import PROVIDER_FEES, eventually
-from tests.integration.test_dashboard import new_user, sign_in
+from tests.integration.test_dashboard import csrf_of, new_user, sign_in
 from tests.integration.test_refunds import payin_body, refund_body, settled
 from tests.integration.test_settlement import BENEFICIARY, today
 
@@ -148,8 +148,22 @@ async def test_three_way_clean_then_each_break_once_apply_and_forged_success(
     url = f"/admin/v1/reconciliation/{today()}/statements/apply"
     refused = await api.post(url, json={"ple_id": ple, "transaction_id": a}, headers=admin_headers)
     assert refused.status_code == 404, refused.text
-    applied = await api.post(url, json={"ple_id": ple, "transaction_id": lost}, headers=admin_headers)
-    assert applied.status_code == 200 and applied.json()["status"] == "succeeded", applied.text
+    email = await new_user("admin")
+    async with app_client("frontend") as client:
+        assert (await sign_in(client, email)).status_code == 303
+        page = await client.get(f"/manage/reconciliation?date={today()}")
+        assert 'action="/manage/reconciliation/apply"' in page.text and f'value="{lost}"' in page.text
+        form = {"csrf_token": csrf_of(page.text), "date": today(), "ple_id": ple, "transaction_id": lost}
+        done = await client.post("/manage/reconciliation/apply", data=form)
+        assert done.status_code == 303, done.text
+        shown = await client.get(done.headers["location"])
+        assert f"Asked the provider about {lost} and applied" in shown.text
+    # The page reconciled the day again: that break is gone, so it cannot be applied twice.
+    again_applied = await api.post(url, json={"ple_id": ple, "transaction_id": lost}, headers=admin_headers)
+    assert again_applied.status_code == 404
+    assert "collected_not_succeeded" not in {
+        b["kind"] for b in (await get_statement_reports(today(), ple))[0]["breaks"]
+    }
     await settled(resources, "payin", lost, "succeeded")
 
     # A forged success (as a forged callback would leave it): credited here, never collected.
@@ -189,7 +203,6 @@ async def test_three_way_clean_then_each_break_once_apply_and_forged_success(
     assert f",missing_from_statement,critical,payin,{forged},10052," in as_csv.text
 
     # The admin dashboard shows the day per PLE and exports the same breaks.
-    email = await new_user("admin")
     async with app_client("frontend") as client:
         assert (await sign_in(client, email)).status_code == 303
         page = await client.get(f"/manage/reconciliation?date={today()}")

@@ -25,4 +25,5 @@ async def reconciliation(request: Request[Any, Any, Any], resources: NamedDepend
         statements = await get_statement_reports(day)
     except ApiError as exc:
         return page.render("manage_reconciliation.html", status=422, day=day[:10], report=None, error=exc.message)
-    return page.render("manage_reconciliation.html", day=day, report=report, statements=statements)
+    applied = request.query_params.get("applied")  # only named back: the breaks below show the outcome
+    return page.render("manage_reconciliation.html", day=day, report=report, statements=statements, applied=applied)
