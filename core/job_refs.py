@@ -52,6 +52,7 @@ class SettleArgs(msgspec.Struct, frozen=True):
 
 class ReconcileArgs(msgspec.Struct, frozen=True):
     date: str | None = None  # the previous UTC day when not given
+    ple_id: str | None = None  # only this PLE's three-way reconciliation; every active PLE's when not given
 
 
 # Transactions

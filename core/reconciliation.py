@@ -111,7 +111,7 @@ def _final_in(doc: dict[str, Any], collection: str, start: datetime, end: dateti
     return False
 
 
-def _in_progress(doc: dict[str, Any], now: datetime) -> bool:
+def in_progress_now(doc: dict[str, Any], now: datetime) -> bool:
     updated = doc.get("updated_at")
     if isinstance(updated, datetime) and updated.tzinfo is None:
         updated = updated.replace(tzinfo=UTC)
@@ -210,7 +210,7 @@ async def reconcile(res: Resources, day: date | str) -> dict[str, Any]:
                     )
             continue
         collection, doc = docs[transaction_id]
-        if _in_progress(doc, now):
+        if in_progress_now(doc, now):
             in_progress += 1
             continue
         mismatches.extend(compare(transaction_id, collection, doc, entries[transaction_id]))

@@ -134,21 +134,34 @@ async def settle_ple_fees(
         )
         row = existing[0]
     outcome = "skipped" if skipped else "settled"
-    log.info(
+    check = await _against_statement(res, ple_id, settled_day, row["total"])
+    log_call = log.warning if check["fee_difference"] else log.info
+    log_call(
         f"provider fees {outcome}",
         ple_id=ple_id,
         date=settled_day.isoformat(),
         settlement_id=row["id"],
         total=row["total"],
+        **check,
     )
     await audit.record(
         res.mongo,
         actor=actor,
         action=f"settlement.{outcome}",
         target=row["id"],
-        details={"ple_id": ple_id, "date": settled_day.isoformat(), "currency": currency, "total": row["total"]},
+        details={"ple_id": ple_id, "date": settled_day.isoformat(), "currency": currency, "total": row["total"]}
+        | check,
     )
-    return public_settlement(row, skipped=skipped)
+    return public_settlement(row, skipped=skipped) | check
+
+
+async def _against_statement(res: Resources, ple_id: str, day: date, total: int) -> dict[str, int | None]:
+    """The provider's statement fees of the day next to our settled total (docs/settlement.md):
+    `fee_difference` = statement - ours, both None when the statement cannot be read."""
+    from core.statement_reconciliation import statement_fee_total  # it builds on this module
+
+    fees = await statement_fee_total(res, ple_id, day)
+    return {"statement_fees": fees, "fee_difference": None if fees is None else fees - total}
 
 
 async def list_settlements(

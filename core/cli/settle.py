@@ -22,7 +22,8 @@ from core.cli.output import cli_settings, emit, run_with_resources
 def settle(ple_id: str, day: str, allow_open_day: bool, as_json: bool) -> None:
     """Settle a PLE's provider fees of one UTC day; skipped when that day is already settled.
 
-    Prints {"settlement_id", "skipped", "total"}."""
+    Prints {"settlement_id", "skipped", "total", "statement_fees", "fee_difference"}: the provider's
+    statement fees of the day and their difference from the total (null when it cannot be read)."""
     from core.errors import ApiError
     from core.settlement import settle_ple_fees
 
@@ -30,7 +31,8 @@ def settle(ple_id: str, day: str, allow_open_day: bool, as_json: bool) -> None:
 
     async def work(res: Any) -> dict[str, Any]:
         done = await settle_ple_fees(res, ple_id, day, actor="cli", allow_open_day=allow_open_day)
-        return {"settlement_id": done["id"], "skipped": done["skipped"], "total": done["total"]}
+        shown = {k: done[k] for k in ("skipped", "total", "statement_fees", "fee_difference")}
+        return {"settlement_id": done["id"], **shown}
 
     try:
         emit(run_with_resources(settings, work), as_json)

@@ -1,7 +1,8 @@
 """Figures exported from what is stored, not from a process's memory, so a restart changes nothing:
-the mismatches of the latest reconciliation report (MongoDB) and the number of provider fee
-settlements (PostgreSQL). The worker role computes them at start-up and refreshes them every
-FIGURES_REFRESH_SECONDS; a reconcile run sets its result at once (metrics.RECONCILIATION_MISMATCHES).
+the mismatches of the latest reconciliation report (MongoDB), the breaks of the newest three-way
+reconciliation day and the number of provider fee settlements (PostgreSQL). The worker role
+computes them at start-up and refreshes them every FIGURES_REFRESH_SECONDS; a reconcile run sets
+its result at once (metrics.RECONCILIATION_MISMATCHES, statement_reconciliation.refresh_break_figures).
 """
 
 from __future__ import annotations
@@ -50,6 +51,16 @@ class FiguresCollector(Collector):
             yield GaugeMetricFamily(
                 "gateway_reconciliation_mismatches", "mismatches in the latest reconciliation", value=mismatches
             )
+        breaks, critical = FIGURES.get("reconciliation_breaks"), FIGURES.get("reconciliation_breaks_critical")
+        if breaks is not None and critical is not None:
+            family = GaugeMetricFamily(
+                "gateway_reconciliation_breaks",
+                "breaks of the newest three-way reconciliation day, every PLE",
+                labels=["severity"],
+            )
+            family.add_metric(["critical"], critical)
+            family.add_metric(["error"], breaks)
+            yield family
         settled = FIGURES.get("settlements")
         if settled is not None:
             family = CounterMetricFamily("gateway_settlements", "provider fee settlements", labels=["outcome"])
@@ -58,11 +69,13 @@ class FiguresCollector(Collector):
 
 
 async def refresh(res: Resources) -> None:
-    """Read both figures from the store now."""
+    """Read every figure from the store now."""
     from core.reconciliation import latest_mismatch_count
     from core.settlement import settled_count
+    from core.statement_reconciliation import refresh_break_figures
 
     FIGURES.set("reconciliation_mismatches", await latest_mismatch_count(res))
+    await refresh_break_figures()
     FIGURES.set("settlements", await settled_count(res))
 
 

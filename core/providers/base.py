@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from core.payments.model import Kind, PayinMethod, PayinStatus, PayoutMode, PayoutStatus, RefundStatus
@@ -102,6 +102,19 @@ class CallbackEvent:
     raw: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    """One line of a provider's daily statement: money that moved for one of our transactions."""
+
+    kind: Kind  # payin collected, payout paid, refund made
+    provider_reference: str | None
+    our_reference: str  # the gateway's payin/payout/refund id, as the provider recorded it
+    amount: int
+    currency: str
+    fee: int  # what the provider charged for it
+    occurred_at: datetime | None
+
+
 class ProviderError(Exception):
     """Base of every error an adapter raises."""
 
@@ -152,5 +165,9 @@ class ProviderAdapter(Protocol):
     async def refund_status(self, ple: PleConfig, refund_id: str) -> RefundResult: ...
 
     def verify_callback(self, secret: str, headers: Mapping[str, str], raw_body: bytes) -> CallbackEvent: ...
+
+    async def fetch_statement(self, ple: PleConfig, day: date) -> list[StatementLine]:
+        """The provider's record of the UTC day for this PLE (ProviderUnavailable if unreadable)."""
+        ...
 
     async def aclose(self) -> None: ...

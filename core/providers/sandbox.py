@@ -10,8 +10,10 @@ checked against the transaction before it is applied), unknown statuses are not 
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -34,9 +36,10 @@ from core.providers.base import (
     ProviderUnavailable,
     RefundRequest,
     RefundResult,
+    StatementLine,
 )
 from core.providers.http import DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_BASE_DELAY, ProviderHttpClient
-from core.sandbox.signing import SIGNATURE_HEADER, matches, sign_body, sign_request
+from core.sandbox.signing import SIGNATURE_HEADER, STATEMENT_COLUMNS, matches, sign_body, sign_request
 
 PAYIN_STATUS = {"created": PayinStatus.PENDING, "paid": PayinStatus.SUCCEEDED, "failed": PayinStatus.FAILED}
 PAYOUT_STATUS = {
@@ -280,7 +283,43 @@ class SandboxAdapter:
             raw=data,
         )
 
+    async def fetch_statement(self, ple: PleConfig, day: date) -> list[StatementLine]:
+        path = f"/v1/statements/{day.isoformat()}"
+        signed_path = urlsplit(ple.base_url).path.rstrip("/") + path
+        headers = {SIGNATURE_HEADER: sign_request(ple.secret, "GET", signed_path, b"")}
+        response = await self._client(ple.base_url).request("statement", "GET", path, headers=headers, idempotent=True)
+        if response.status_code != 200:
+            raise ProviderUnavailable("bad_response", f"statement answered HTTP {response.status_code}")
+        return parse_statement(response.text)
+
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
+
+
+def parse_statement(text: str) -> list[StatementLine]:
+    """The sandbox's statement CSV, read strictly: a wrong header or an unreadable line makes the
+    whole statement unusable (a partial statement would report false breaks)."""
+    reader = csv.DictReader(io.StringIO(text))
+    if tuple(reader.fieldnames or ()) != STATEMENT_COLUMNS:
+        raise ProviderUnavailable("bad_response", "statement header differs from the documented columns")
+    lines = []
+    for row in reader:
+        try:
+            kind = Kind(row["type"])
+            amount, fee = int(row["amount"]), int(row["fee"])
+        except (ValueError, TypeError):
+            raise ProviderUnavailable("bad_response", f"statement line {reader.line_num} is malformed") from None
+        lines.append(
+            StatementLine(
+                kind=kind,
+                provider_reference=row["provider_reference"] or None,
+                our_reference=row["our_reference"],
+                amount=amount,
+                currency=row["currency"],
+                fee=fee,
+                occurred_at=_parse_time(row["occurred_at"]),
+            )
+        )
+    return lines

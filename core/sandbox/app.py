@@ -19,6 +19,7 @@ from litestar.response import Response
 from core.sandbox.options import SandboxOptions
 from core.sandbox.signing import SIGNATURE_HEADER, matches, sign_request
 from core.sandbox.simulator import Payin, Payout, Refund, Simulator, counters
+from core.sandbox.statements import ROUTES as STATEMENT_ROUTES
 
 PAYIN_METHODS = ("upi", "bank_transfer", "card")
 PAYOUT_MODES = ("imps", "neft", "rtgs", "upi")
@@ -327,6 +328,7 @@ def create_app(options: SandboxOptions | None = None) -> Litestar:
             create_refund,
             get_refund,
             refund_counters,
+            *STATEMENT_ROUTES,
         ],
         on_startup=[simulator.start],
         on_shutdown=[simulator.stop],

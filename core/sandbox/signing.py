@@ -36,3 +36,8 @@ def matches(expected: str, given: str | None) -> bool:
     if given is None or _HEX64.fullmatch(given) is None:
         return False
     return hmac.compare_digest(expected.encode(), given.encode())
+
+
+# The daily statement's CSV header, in order: what the sandbox writes and its adapter requires.
+# `our_reference` is the gateway's payin/payout/refund id; `fee` is what the provider charged for it.
+STATEMENT_COLUMNS = ("type", "provider_reference", "our_reference", "amount", "currency", "fee", "occurred_at")

@@ -51,6 +51,7 @@ class Payin:
     instructions: dict[str, Any] | None
     status: str = "created"  # created | paid | failed
     submissions: int = 1
+    settled_at: datetime | None = None  # when it was paid: the day of its statement line
     created_at: datetime = field(default_factory=_now)
     updated_at: datetime = field(default_factory=_now)
     callbacks: list[CallbackRecord] = field(default_factory=list)
@@ -82,6 +83,7 @@ class Payout:
     provider_reference: str | None = None  # None until a payout is actually created
     status: str | None = None  # accepted | completed | failed | reversed | rejected
     failure_code: str | None = None
+    settled_at: datetime | None = None  # when it completed: the day of its statement line
     updated_at: datetime = field(default_factory=_now)
     callbacks: list[CallbackRecord] = field(default_factory=list)
     delivery: asyncio.Task[None] | None = None
@@ -109,6 +111,7 @@ class Refund:
     provider_reference: str | None = None  # None until a refund is actually made
     status: str | None = None  # accepted | completed | failed | rejected
     failure_code: str | None = None
+    settled_at: datetime | None = None  # when it completed: the day of its statement line
     updated_at: datetime = field(default_factory=_now)
     callbacks: list[CallbackRecord] = field(default_factory=list)
     delivery: asyncio.Task[None] | None = None
@@ -190,6 +193,7 @@ class Simulator:
         await asyncio.sleep(delay)
         payin.status = "failed" if outcome == 51 else "paid"
         payin.updated_at = _now()
+        payin.settled_at = payin.updated_at if payin.status == "paid" else None
         if outcome == 55:  # paid, but only a status query shows it
             return
         self._emit(payin, "payin", payin.status, copies=2 if outcome == 54 else 1)
@@ -218,6 +222,7 @@ class Simulator:
         else:
             payout.status = "completed"
         payout.updated_at = _now()
+        payout.settled_at = payout.updated_at if payout.status == "completed" else None
         if outcome != 55:  # 55: no callback, only polling finds it
             self._emit(payout, "payout", payout.status)
         if outcome == 54:  # the bank returns it after a second delay
@@ -258,6 +263,7 @@ class Simulator:
         else:
             refund.status = "completed"
         refund.updated_at = _now()
+        refund.settled_at = refund.updated_at if refund.status == "completed" else None
         if outcome != 55:  # 55: no callback, only polling finds it
             self._emit(refund, "refund", refund.status)
 

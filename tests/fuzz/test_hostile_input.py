@@ -265,6 +265,9 @@ ADMIN_ROUTES = [
     ("GET", "/admin/v1/settlements"),
     ("POST", "/admin/v1/settlements"),
     ("GET", "/admin/v1/reconciliation/2026-11-27"),
+    ("GET", "/admin/v1/reconciliation/2026-11-27/statements"),
+    ("GET", "/admin/v1/reconciliation/2026-11-27/statements.csv"),
+    ("POST", "/admin/v1/reconciliation/2026-11-27/statements/apply"),
     ("GET", "/admin/v1/payouts?needs_review=true"),
     ("GET", "/admin/v1/audit"),
 ]

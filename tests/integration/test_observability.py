@@ -405,6 +405,7 @@ DOCUMENTED = {
     "gateway_provider_callbacks_rejected": {"provider", "reason"},
     "gateway_refunds": {"status", "provider"},
     "gateway_reconciliation_mismatches": set(),
+    "gateway_reconciliation_breaks": {"severity"},
     "gateway_ledger_postings": {"kind"},
     "gateway_payin_expiry_lag_seconds": set(),
     "gateway_settlements": {"outcome"},
@@ -426,6 +427,7 @@ EXPECTED_AFTER_PAYIN = {
         "gateway_payins",
         "gateway_ledger_postings",
         "gateway_webhook_deliveries",
+        "gateway_reconciliation_breaks",
     },
 }
 

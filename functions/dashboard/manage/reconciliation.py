@@ -1,4 +1,5 @@
-"""GET /manage/reconciliation?date=YYYY-MM-DD: that UTC day's reconciliation report (default yesterday)."""
+"""GET /manage/reconciliation?date=YYYY-MM-DD: that UTC day's reconciliation report and each PLE's
+three-way reconciliation against its provider statement (default yesterday)."""
 
 from typing import Any
 
@@ -10,6 +11,7 @@ from core.errors import ApiError
 from core.reconciliation import get_report
 from core.resources import Resources
 from core.settlement import previous_utc_day
+from core.statement_reconciliation import get_statement_reports
 
 ROLE = "frontend"
 
@@ -20,6 +22,8 @@ async def reconciliation(request: Request[Any, Any, Any], resources: NamedDepend
     day = (request.query_params.get("date") or "").strip() or previous_utc_day().isoformat()
     try:
         report = await get_report(resources, day)
+        statements = await get_statement_reports(day)
     except ApiError as exc:
         return page.render("manage_reconciliation.html", status=422, day=day[:10], report=None, error=exc.message)
-    return page.render("manage_reconciliation.html", day=day, report=report)
+    applied = request.query_params.get("applied")  # only named back: the breaks below show the outcome
+    return page.render("manage_reconciliation.html", day=day, report=report, statements=statements, applied=applied)

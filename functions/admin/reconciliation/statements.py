@@ -1,0 +1,20 @@
+"""GET /admin/v1/reconciliation/{date}/statements?ple_id=: the day's stored three-way
+reconciliations (provider statement against transactions and ledger), one per PLE."""
+
+from typing import Any
+
+from litestar import get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+
+from core.resources import Resources
+from core.statement_reconciliation import get_statement_reports
+
+ROLE = "api"
+
+
+@get("/admin/v1/reconciliation/{date:str}/statements", opt={"admin_scope": "read"})
+async def statements(
+    date: FromPath[str], resources: NamedDependency[Resources], ple_id: FromQuery[str | None] = None
+) -> dict[str, Any]:
+    return {"object": "list", "data": await get_statement_reports(date, ple_id or None)}
