@@ -9,7 +9,7 @@ from litestar.params import QueryParameter
 
 from core.errors import ApiError
 
-Limit = Annotated[int, QueryParameter(description="1 to 100")]
+Limit = Annotated[int, QueryParameter(ge=1, le=100, description="page size, 1 to 100")]
 StartingAfter = Annotated[str | None, QueryParameter(max_length=64)]
 
 

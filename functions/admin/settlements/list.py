@@ -6,12 +6,13 @@ from litestar import get
 from litestar.params import FromQuery
 
 from core.http.lists import Limit, StartingAfter, checked_limit, page
+from core.http.openapi import documented
 from core.settlement import list_settlements, parse_day
 
 ROLE = "api"
 
 
-@get("/admin/v1/settlements", opt={"admin_scope": "read"})
+@get("/admin/v1/settlements", opt={"admin_scope": "read"}, **documented("adminListSettlements"))
 async def list_all(
     limit: Limit = 20,
     starting_after: StartingAfter = None,
