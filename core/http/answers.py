@@ -108,7 +108,7 @@ class Echo(msgspec.Struct, frozen=True):
 
 
 class ErrorDetail(msgspec.Struct, frozen=True, kw_only=True):
-    code: ErrorCode
+    code: ErrorCode  # type: ignore[valid-type]
     message: str
     request_id: str
     param: str | None = None  # the field at fault, by dotted path

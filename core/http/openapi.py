@@ -28,8 +28,8 @@ from core.http.answers import PUBLIC_NAMES, Error
 from core.http.auth import auth_kind
 from core.http.openapi_examples import ANSWER_EXAMPLES, CALLER_ERROR_EXAMPLES, ERROR_EXAMPLES
 
-SIGNED = [{"ApiKey": [], "Timestamp": [], "Signature": []}]
-ADMIN = [{"AdminBearer": []}]
+SIGNED: list[dict[str, list[str]]] = [{"ApiKey": [], "Timestamp": [], "Signature": []}]
+ADMIN: list[dict[str, list[str]]] = [{"AdminBearer": []}]
 _SIGNING = (
     "HMAC-SHA256, hex, of the string to sign: X-Timestamp, the method in upper case, the path "
     "with its query exactly as sent, and the raw body bytes, joined by `\\n` (docs/signing.md)."
