@@ -102,6 +102,76 @@ class WebhookDelivery(msgspec.Struct, frozen=True):
     created_at: str | None
 
 
+class RateLimit(msgspec.Struct, frozen=True):
+    per_second: int | None  # None: the gateway's default (RATE_LIMIT_PER_SECOND)
+    burst: int | None
+
+
+class ApiKey(msgspec.Struct, frozen=True):
+    """A merchant's API key, never its secret."""
+
+    id: str
+    object: Literal["api_key"]
+    status: Literal["active", "revoked"]
+    created_at: str | None
+    revoked_at: str | None
+    last_used_at: str | None
+
+
+class Merchant(msgspec.Struct, frozen=True, kw_only=True):
+    """A merchant as the admin API shows it (§4.8); `api_keys` on a single merchant only."""
+
+    id: str
+    object: Literal["merchant"]
+    name: str
+    status: Literal["active", "suspended"]
+    ip_whitelist: list[str]
+    webhook_url: str | None
+    fee_plans: dict[str, Any]
+    rate_limit: RateLimit
+    created_at: str | None
+    updated_at: str | None
+    api_keys: list[ApiKey] | None = None
+
+
+class MerchantCreated(Merchant, frozen=True, kw_only=True):
+    """A new merchant with its first key; `secret` and `webhook_secret` are shown this once."""
+
+    key_id: str
+    secret: str
+    webhook_secret: str
+
+
+class Ple(msgspec.Struct, frozen=True, kw_only=True):
+    """A provider legal entity (§5); `secret` only in the answer that generated it."""
+
+    id: str
+    object: Literal["ple"]
+    provider: str
+    name: str
+    currency: str
+    base_url: str
+    fee_schedule: dict[str, Any]
+    active: bool
+    created_at: str | None
+    updated_at: str | None
+    secret: str | None = None
+
+
+class Settlement(msgspec.Struct, frozen=True):
+    """Provider fees of one PLE and UTC day, settled once (docs/settlement.md)."""
+
+    id: str
+    object: Literal["settlement"]
+    ple_id: str
+    date: str
+    currency: str
+    total: int
+    entry_id: str | None
+    created_at: str | None
+    skipped: bool
+
+
 class Echo(msgspec.Struct, frozen=True):
     message: str
     count: int
@@ -137,3 +207,6 @@ RefundList = _list_of(Refund)
 LedgerEntryList = _list_of(LedgerEntry)
 EventList = _list_of(Event)
 WebhookDeliveryList = _list_of(WebhookDelivery)
+MerchantList = _list_of(Merchant)
+PleList = _list_of(Ple)
+SettlementList = _list_of(Settlement)

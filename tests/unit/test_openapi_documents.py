@@ -110,6 +110,11 @@ def test_api_answers_are_named_components() -> None:
         ("listEvents", "200", "EventList"),
         ("listWebhookDeliveries", "200", "WebhookDeliveryList"),
         ("retryWebhookDelivery", "202", "WebhookDelivery"),
+        ("adminListMerchants", "200", "MerchantList"),
+        ("adminCreateMerchant", "201", "MerchantCreated"),
+        ("adminGetPle", "200", "Ple"),
+        ("adminCreateSettlement", "201", "Settlement"),
+        ("adminCreateSettlement", "200", "Settlement"),  # the day was already settled
     ]:
         schema = answer[operation_id]["responses"][status]["content"]["application/json"]["schema"]
         assert schema == {"$ref": f"#/components/schemas/{name}"}, operation_id
