@@ -1,6 +1,9 @@
 """Examples of the OpenAPI documents, copied from real answers of the roles to a merchant routed to
 the sandbox PSP (a succeeded payin, a partial refund, an IMPS payout, then the balance, the newest
-ledger entry, event and webhook delivery). Regenerate `docs/openapi/` after changing them."""
+ledger entry, event and webhook delivery, a duplicate reference, an unknown id, an amount of 0).
+The 401, 403, 413, 429 and 502 examples carry the gateway's own codes and messages with
+illustrative request ids. tests/unit/test_openapi_documents.py validates every example against
+its schema; regenerate docs/openapi/ (`just openapi`) after changing one."""
 
 from __future__ import annotations
 
