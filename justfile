@@ -29,3 +29,7 @@ new-client name:
 # Chaos: faults under load, then every invariant checked (docs/reliability.md); --quick in CI.
 chaos: setup
     uv run python -m chaos
+
+# Regenerate docs/openapi/<role>.json from what the roles serve (a test keeps them equal).
+openapi:
+    uv run python scripts/openapi.py

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import structlog
 from litestar import Litestar
@@ -15,10 +16,12 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from core.config import Settings, load_settings
 from core.http.auth import AUTH_DEPENDENCIES, auth_middleware
-from core.http.context import RequestContext
+from core.http.context import RequestContext, litestar_of
 from core.http.error_handlers import EXCEPTION_HANDLERS
 from core.http.idempotency import idempotency_middleware
+from core.http.openapi import SECURITY_SCHEMES, ClosedStructs, describe
 from core.http.strict_body import strict_body_middleware
+from core.http.strict_query import strict_datetime_query
 from core.http.timeouts import BodyReadTimeout
 from core.observability.figures import kept_fresh
 from core.observability.tracing import litestar_plugin, name_server_span
@@ -50,6 +53,7 @@ def create_app(
     handlers = []
     for spec in specs:
         spec.handler.opt["function"] = spec.name
+        describe(spec.handler)
         handlers.append(spec.handler)
 
     @contextlib.asynccontextmanager
@@ -80,6 +84,7 @@ def create_app(
             version="1.0.0",
             path="/schema",
             render_plugins=[JsonRenderPlugin(path="/")],
+            components=SECURITY_SCHEMES,
         )
         if role in SCHEMA_ROLES
         else None
@@ -88,8 +93,9 @@ def create_app(
         route_handlers=handlers,
         dependencies={"resources": Provide(_resources, sync_to_thread=False), **AUTH_DEPENDENCIES},
         middleware=[auth_middleware, strict_body_middleware, idempotency_middleware],
+        guards=[strict_datetime_query],
         exception_handlers=EXCEPTION_HANDLERS,
-        plugins=[litestar_plugin()],  # one server span per request, named by its route template
+        plugins=[litestar_plugin(), ClosedStructs()],  # one server span per request, named by its route template
         before_send=[name_server_span],
         lifespan=[lifespan],
         openapi_config=openapi,
@@ -99,6 +105,11 @@ def create_app(
         debug=False,
     )
     return RequestContext(BodyReadTimeout(app), role)
+
+
+def role_document(role: str) -> dict[str, Any]:
+    """The OpenAPI document `role` serves at GET /schema (docs/openapi/<role>.json holds a copy)."""
+    return litestar_of(create_app(role)).openapi_schema.to_schema()  # type: ignore[no-any-return]
 
 
 def app_from_env() -> RequestContext:

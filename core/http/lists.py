@@ -9,7 +9,8 @@ from litestar.params import QueryParameter
 
 from core.errors import ApiError
 
-Limit = Annotated[int, QueryParameter(description="1 to 100")]
+# The range is documented here and enforced by `checked_limit`, whose message names it.
+Limit = Annotated[int, QueryParameter(description="page size", schema_extra={"minimum": 1, "maximum": 100})]
 StartingAfter = Annotated[str | None, QueryParameter(max_length=64)]
 
 

@@ -6,11 +6,13 @@ from litestar import get
 from litestar.di import NamedDependency
 
 from core.balances import balance
+from core.http import answers
+from core.http.openapi import documented
 from core.security.verify import MerchantAuth
 
 ROLE = "api"
 
 
-@get("/v1/balance")
+@get("/v1/balance", **documented("getBalance", answers.Balance))
 async def get_balance(merchant: NamedDependency[MerchantAuth]) -> dict[str, Any]:
     return await balance(merchant.merchant_id)

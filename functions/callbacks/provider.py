@@ -7,13 +7,14 @@ from litestar import Request, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from core.http.openapi import documented
 from core.payments.callbacks import CallbackReceipt, receive_callback
 from core.resources import Resources
 
 ROLE = "payment"
 
 
-@post("/v1/callbacks/{provider:str}", status_code=200)
+@post("/v1/callbacks/{provider:str}", status_code=200, **documented("receiveProviderCallback", errors=(404,)))
 async def provider_callback(
     provider: FromPath[str], request: Request[Any, Any, Any], resources: NamedDependency[Resources]
 ) -> CallbackReceipt:

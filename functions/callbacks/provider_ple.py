@@ -7,13 +7,14 @@ from litestar import Request, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from core.http.openapi import documented
 from core.payments.callbacks import CallbackReceipt, receive_callback
 from core.resources import Resources
 
 ROLE = "payment"
 
 
-@post("/v1/callbacks/{provider:str}/{ple_id:str}", status_code=200)
+@post("/v1/callbacks/{provider:str}/{ple_id:str}", status_code=200, **documented("receivePleCallback"))
 async def provider_ple_callback(
     provider: FromPath[str],
     ple_id: FromPath[str],

@@ -6,6 +6,8 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from core.http import answers
+from core.http.openapi import documented
 from core.resources import Resources
 from core.security.verify import MerchantAuth
 from core.webhooks.service import get_event
@@ -13,7 +15,7 @@ from core.webhooks.service import get_event
 ROLE = "api"
 
 
-@get("/v1/events/{event_id:str}")
+@get("/v1/events/{event_id:str}", **documented("getEvent", answers.Event))
 async def get_merchant_event(
     event_id: FromPath[str],
     resources: NamedDependency[Resources],

@@ -6,7 +6,9 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
+from core.http import answers
 from core.http.lists import Limit, StartingAfter, checked_limit, page
+from core.http.openapi import documented
 from core.resources import Resources
 from core.security.verify import MerchantAuth
 from core.webhooks.service import list_events
@@ -14,7 +16,7 @@ from core.webhooks.service import list_events
 ROLE = "api"
 
 
-@get("/v1/events")
+@get("/v1/events", **documented("listEvents", answers.EventList))
 async def list_merchant_events(
     resources: NamedDependency[Resources],
     merchant: NamedDependency[MerchantAuth],

@@ -8,13 +8,15 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
 from core.balances import statement
+from core.http import answers
 from core.http.lists import Limit, StartingAfter, checked_limit, page
+from core.http.openapi import documented
 from core.security.verify import MerchantAuth
 
 ROLE = "api"
 
 
-@get("/v1/ledger/entries")
+@get("/v1/ledger/entries", **documented("listLedgerEntries", answers.LedgerEntryList))
 async def list_entries(
     merchant: NamedDependency[MerchantAuth],
     limit: Limit = 20,

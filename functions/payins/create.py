@@ -4,6 +4,8 @@ from litestar import post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from core.http import answers
+from core.http.openapi import documented
 from core.payments.inputs import PayinCreate
 from core.payments.payins import create_payin
 from core.payments.views import PayinView
@@ -13,7 +15,7 @@ from core.security.verify import MerchantAuth
 ROLE = "payment"
 
 
-@post("/v1/payins", status_code=201)
+@post("/v1/payins", status_code=201, **documented("createPayin", answers.Payin, errors=(502,)))
 async def create(
     data: JSONBody[PayinCreate], merchant: NamedDependency[MerchantAuth], resources: NamedDependency[Resources]
 ) -> PayinView:

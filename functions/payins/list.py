@@ -7,7 +7,9 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
+from core.http import answers
 from core.http.lists import Limit, StartingAfter, checked_limit, page
+from core.http.openapi import documented
 from core.payments.listing import ListFilters, list_transactions
 from core.payments.model import Kind, PayinStatus
 from core.payments.views import payin_view
@@ -17,7 +19,7 @@ from core.security.verify import MerchantAuth
 ROLE = "payment"
 
 
-@get("/v1/payins")
+@get("/v1/payins", **documented("listPayins", answers.PayinList))
 async def list_payins(
     merchant: NamedDependency[MerchantAuth],
     resources: NamedDependency[Resources],

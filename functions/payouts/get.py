@@ -4,6 +4,8 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from core.http import answers
+from core.http.openapi import documented
 from core.payments.payouts import get_payout
 from core.payments.views import PayoutView
 from core.resources import Resources
@@ -12,7 +14,7 @@ from core.security.verify import MerchantAuth
 ROLE = "payment"
 
 
-@get("/v1/payouts/{payout_id:str}")
+@get("/v1/payouts/{payout_id:str}", **documented("getPayout", answers.Payout))
 async def get_one(
     payout_id: FromPath[str], merchant: NamedDependency[MerchantAuth], resources: NamedDependency[Resources]
 ) -> PayoutView:

@@ -7,7 +7,9 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
+from core.http import answers
 from core.http.lists import Limit, StartingAfter, checked_limit, page
+from core.http.openapi import documented
 from core.payments.listing import ListFilters, list_transactions
 from core.payments.model import Kind, PayoutStatus
 from core.payments.views import payout_view
@@ -17,7 +19,7 @@ from core.security.verify import MerchantAuth
 ROLE = "payment"
 
 
-@get("/v1/payouts")
+@get("/v1/payouts", **documented("listPayouts", answers.PayoutList))
 async def list_payouts(
     merchant: NamedDependency[MerchantAuth],
     resources: NamedDependency[Resources],

@@ -4,6 +4,8 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from core.http import answers
+from core.http.openapi import documented
 from core.payments.refunds import get_refund
 from core.payments.views import RefundView
 from core.resources import Resources
@@ -12,7 +14,7 @@ from core.security.verify import MerchantAuth
 ROLE = "payment"
 
 
-@get("/v1/refunds/{refund_id:str}")
+@get("/v1/refunds/{refund_id:str}", **documented("getRefund", answers.Refund))
 async def get_one(
     refund_id: FromPath[str], merchant: NamedDependency[MerchantAuth], resources: NamedDependency[Resources]
 ) -> RefundView:

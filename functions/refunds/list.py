@@ -8,7 +8,9 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
+from core.http import answers
 from core.http.lists import Limit, StartingAfter, checked_limit, page
+from core.http.openapi import documented
 from core.payments.listing import ListFilters, list_transactions
 from core.payments.model import Kind, RefundStatus
 from core.payments.views import refund_view
@@ -18,7 +20,7 @@ from core.security.verify import MerchantAuth
 ROLE = "payment"
 
 
-@get("/v1/refunds")
+@get("/v1/refunds", **documented("listRefunds", answers.RefundList))
 async def list_refunds(
     merchant: NamedDependency[MerchantAuth],
     resources: NamedDependency[Resources],

@@ -4,6 +4,9 @@ import msgspec
 from litestar import post
 from litestar.params import JSONBody
 
+from core.http import answers
+from core.http.openapi import documented
+
 ROLE = "api"
 
 
@@ -12,6 +15,6 @@ class EchoBody(msgspec.Struct, forbid_unknown_fields=True):
     count: int = 1
 
 
-@post("/v1/echo", status_code=200, sync_to_thread=False)
+@post("/v1/echo", status_code=200, sync_to_thread=False, **documented("echo", answers.Echo))
 def echo(data: JSONBody[EchoBody]) -> dict[str, object]:
     return {"message": data.message, "count": data.count}

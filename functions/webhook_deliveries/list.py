@@ -6,7 +6,9 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
+from core.http import answers
 from core.http.lists import Limit, StartingAfter, checked_limit, page
+from core.http.openapi import documented
 from core.resources import Resources
 from core.security.verify import MerchantAuth
 from core.webhooks.service import list_deliveries
@@ -14,7 +16,7 @@ from core.webhooks.service import list_deliveries
 ROLE = "api"
 
 
-@get("/v1/webhook-deliveries")
+@get("/v1/webhook-deliveries", **documented("listWebhookDeliveries", answers.WebhookDeliveryList))
 async def list_webhook_deliveries(
     resources: NamedDependency[Resources],
     merchant: NamedDependency[MerchantAuth],

@@ -6,6 +6,8 @@ from litestar import post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from core.http import answers
+from core.http.openapi import documented
 from core.resources import Resources
 from core.security.verify import MerchantAuth
 from core.webhooks.service import retry_delivery
@@ -13,7 +15,11 @@ from core.webhooks.service import retry_delivery
 ROLE = "api"
 
 
-@post("/v1/webhook-deliveries/{delivery_id:str}/retry", status_code=202)
+@post(
+    "/v1/webhook-deliveries/{delivery_id:str}/retry",
+    status_code=202,
+    **documented("retryWebhookDelivery", answers.WebhookDelivery),
+)
 async def retry_webhook_delivery(
     delivery_id: FromPath[str],
     resources: NamedDependency[Resources],

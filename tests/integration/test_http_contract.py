@@ -66,3 +66,15 @@ async def test_a_role_serves_only_its_own_functions(make_merchant, payment) -> N
     assert_error(await payment.post("/v1/echo", json={"message": "x"}), 404, "not_found")
     ready = await payment.get("/health/ready")
     assert ready.status_code == 200, ready.text
+
+
+@pytest.mark.parametrize("value", ["0.5", "1796006654", "-3", "1e9"])
+async def test_a_date_time_filter_given_a_number_is_refused(make_merchant, value) -> None:
+    """Litestar would read a number as Unix seconds; the filters are ISO 8601 date-times (§4.2,
+    OpenAPI `format: date-time`), so a number is 422 naming the parameter (core/http/strict_query.py)."""
+    m = await make_merchant(role="payment")
+    assert_error(await m.get(f"/v1/payins?created_lt={value}"), 422, "validation_error", "created_lt")
+    assert_error(await m.get(f"/v1/refunds?created_gte={value}"), 422, "validation_error", "created_gte")
+    listed = await m.get("/v1/payins?created_lt=2026-11-30T00:00:00Z&created_gte=2026-11-01T00:00:00%2B05:30")
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == {"object": "list", "data": [], "has_more": False}

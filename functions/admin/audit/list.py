@@ -10,12 +10,13 @@ from litestar.params import FromQuery
 from core import audit
 from core.errors import ApiError
 from core.http.lists import Limit, checked_limit, page
+from core.http.openapi import documented
 from core.resources import Resources
 
 ROLE = "api"
 
 
-@get("/admin/v1/audit", opt={"admin_scope": "read"})
+@get("/admin/v1/audit", opt={"admin_scope": "read"}, **documented("adminListAudit"))
 async def list_audit(
     resources: NamedDependency[Resources],
     limit: Limit = 20,

@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from core.balances import adjust
+from core.http.openapi import documented
 from core.resources import Resources
 
 ROLE = "api"
@@ -20,7 +21,12 @@ class Adjustment(msgspec.Struct, forbid_unknown_fields=True):
     reason: str
 
 
-@post("/admin/v1/merchants/{merchant_id:str}/adjustments", status_code=201, opt={"admin_scope": "write"})
+@post(
+    "/admin/v1/merchants/{merchant_id:str}/adjustments",
+    status_code=201,
+    opt={"admin_scope": "write"},
+    **documented("adminCreateAdjustment", errors=(409,)),
+)
 async def create_adjustment(
     merchant_id: FromPath[str],
     data: JSONBody[Adjustment],

@@ -7,6 +7,8 @@ from litestar import post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from core.http import answers
+from core.http.openapi import documented
 from core.merchants.service import Actor, create_merchant
 from core.resources import Resources
 
@@ -20,7 +22,12 @@ class MerchantCreate(msgspec.Struct, forbid_unknown_fields=True):
     fee_plans: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-@post("/admin/v1/merchants", status_code=201, opt={"admin_scope": "write"})
+@post(
+    "/admin/v1/merchants",
+    status_code=201,
+    opt={"admin_scope": "write"},
+    **documented("adminCreateMerchant", answers.MerchantCreated),
+)
 async def create(
     data: JSONBody[MerchantCreate],
     resources: NamedDependency[Resources],

@@ -5,11 +5,17 @@ from typing import Any
 from litestar import get
 from litestar.params import FromPath
 
+from core.http import answers
+from core.http.openapi import documented
 from core.merchants.service import get_merchant
 
 ROLE = "api"
 
 
-@get("/admin/v1/merchants/{merchant_id:str}", opt={"admin_scope": "read"})
+@get(
+    "/admin/v1/merchants/{merchant_id:str}",
+    opt={"admin_scope": "read"},
+    **documented("adminGetMerchant", answers.Merchant),
+)
 async def get_one(merchant_id: FromPath[str]) -> dict[str, Any]:
     return await get_merchant(merchant_id)

@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from core.http.lists import page
+from core.http.openapi import documented
 from core.resources import Resources
 from core.routing import set_routes
 
@@ -20,7 +21,7 @@ class Route(msgspec.Struct, forbid_unknown_fields=True):
     ple_id: str
 
 
-@put("/admin/v1/merchants/{merchant_id:str}/routes", opt={"admin_scope": "write"})
+@put("/admin/v1/merchants/{merchant_id:str}/routes", opt={"admin_scope": "write"}, **documented("adminReplaceRoutes"))
 async def replace_routes(
     merchant_id: FromPath[str],
     data: JSONBody[list[Route]],

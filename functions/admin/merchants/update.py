@@ -7,6 +7,8 @@ from litestar import patch
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from core.http import answers
+from core.http.openapi import documented
 from core.merchants.service import Actor, update_merchant
 from core.resources import Resources
 
@@ -21,7 +23,11 @@ class MerchantUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=T
     fee_plans: dict[str, Any] | msgspec.UnsetType = msgspec.UNSET
 
 
-@patch("/admin/v1/merchants/{merchant_id:str}", opt={"admin_scope": "write"})
+@patch(
+    "/admin/v1/merchants/{merchant_id:str}",
+    opt={"admin_scope": "write"},
+    **documented("adminUpdateMerchant", answers.Merchant),
+)
 async def update(
     merchant_id: FromPath[str],
     data: JSONBody[MerchantUpdate],

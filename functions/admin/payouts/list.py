@@ -7,6 +7,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
 from core.http.lists import Limit, StartingAfter, checked_limit, page
+from core.http.openapi import documented
 from core.payments.listing import ListFilters, list_transactions
 from core.payments.model import Kind, PayoutStatus
 from core.payments.views import admin_view
@@ -15,7 +16,7 @@ from core.resources import Resources
 ROLE = "api"
 
 
-@get("/admin/v1/payouts", opt={"admin_scope": "read"})
+@get("/admin/v1/payouts", opt={"admin_scope": "read"}, **documented("adminListPayouts"))
 async def list_all(
     resources: NamedDependency[Resources],
     limit: Limit = 20,

@@ -8,6 +8,8 @@ from litestar import post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from core.http import answers
+from core.http.openapi import documented
 from core.resources import Resources
 from core.routing import create_ple
 
@@ -23,7 +25,7 @@ class PleCreate(msgspec.Struct, forbid_unknown_fields=True):
     fee_schedule: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-@post("/admin/v1/ples", status_code=201, opt={"admin_scope": "ops"})
+@post("/admin/v1/ples", status_code=201, opt={"admin_scope": "ops"}, **documented("adminCreatePle", answers.Ple))
 async def create(
     data: JSONBody[PleCreate], resources: NamedDependency[Resources], admin: NamedDependency[str]
 ) -> dict[str, Any]:

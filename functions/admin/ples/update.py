@@ -7,6 +7,8 @@ from litestar import patch
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from core.http import answers
+from core.http.openapi import documented
 from core.resources import Resources
 from core.routing import update_ple
 
@@ -21,7 +23,7 @@ class PleUpdate(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     secret: str | msgspec.UnsetType = msgspec.UNSET
 
 
-@patch("/admin/v1/ples/{ple_id:str}", opt={"admin_scope": "ops"})
+@patch("/admin/v1/ples/{ple_id:str}", opt={"admin_scope": "ops"}, **documented("adminUpdatePle", answers.Ple))
 async def update(
     ple_id: FromPath[str], data: JSONBody[PleUpdate], resources: NamedDependency[Resources], admin: NamedDependency[str]
 ) -> dict[str, Any]:

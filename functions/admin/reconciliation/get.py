@@ -7,13 +7,18 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from core.errors import not_found
+from core.http.openapi import documented
 from core.reconciliation import get_report
 from core.resources import Resources
 
 ROLE = "api"
 
 
-@get("/admin/v1/reconciliation/{date:str}", opt={"admin_scope": "read"})
+@get(
+    "/admin/v1/reconciliation/{date:str}",
+    opt={"admin_scope": "read"},
+    **documented("adminGetReconciliation", errors=(422,)),
+)
 async def get_one(date: FromPath[str], resources: NamedDependency[Resources]) -> dict[str, Any]:
     report = await get_report(resources, date)
     if report is None:

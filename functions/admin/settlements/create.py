@@ -9,6 +9,8 @@ from litestar import Response, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from core.http import answers
+from core.http.openapi import documented
 from core.resources import Resources
 from core.settlement import settle_ple_fees
 
@@ -20,7 +22,13 @@ class SettlementCreate(msgspec.Struct, forbid_unknown_fields=True):
     date: str
 
 
-@post("/admin/v1/settlements", opt={"admin_scope": "ops"})
+@post(
+    "/admin/v1/settlements",
+    opt={"admin_scope": "ops"},
+    **documented(
+        "adminCreateSettlement", answers.Settlement, errors=(409,), also={200: "That day was already settled"}
+    ),
+)
 async def create(
     data: JSONBody[SettlementCreate], resources: NamedDependency[Resources], admin: NamedDependency[str]
 ) -> Response[dict[str, Any]]:

@@ -5,13 +5,15 @@ from typing import Any
 from litestar import get
 from litestar.params import FromQuery
 
+from core.http import answers
 from core.http.lists import Limit, StartingAfter, checked_limit, page
+from core.http.openapi import documented
 from core.settlement import list_settlements, parse_day
 
 ROLE = "api"
 
 
-@get("/admin/v1/settlements", opt={"admin_scope": "read"})
+@get("/admin/v1/settlements", opt={"admin_scope": "read"}, **documented("adminListSettlements", answers.SettlementList))
 async def list_all(
     limit: Limit = 20,
     starting_after: StartingAfter = None,

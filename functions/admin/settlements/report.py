@@ -6,13 +6,18 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
 from core.errors import ApiError
+from core.http.openapi import documented
 from core.resources import Resources
 from core.settlement import report_csv, settlement_report_rows
 
 ROLE = "api"
 
 
-@get("/admin/v1/settlements/report", opt={"admin_scope": "read"})
+@get(
+    "/admin/v1/settlements/report",
+    opt={"admin_scope": "read"},
+    **documented("adminSettlementReport", media_type="text/csv"),
+)
 async def report(
     resources: NamedDependency[Resources], ple_id: FromQuery[str | None] = None, date: FromQuery[str | None] = None
 ) -> Response[str]:

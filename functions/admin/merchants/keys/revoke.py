@@ -6,13 +6,19 @@ from litestar import delete
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from core.http.openapi import documented
 from core.merchants.service import Actor, revoke_api_key
 from core.resources import Resources
 
 ROLE = "api"
 
 
-@delete("/admin/v1/merchants/{merchant_id:str}/keys/{key_id:str}", status_code=200, opt={"admin_scope": "write"})
+@delete(
+    "/admin/v1/merchants/{merchant_id:str}/keys/{key_id:str}",
+    status_code=200,
+    opt={"admin_scope": "write"},
+    **documented("adminRevokeKey"),
+)
 async def revoke_key(
     merchant_id: FromPath[str],
     key_id: FromPath[str],
