@@ -9,6 +9,7 @@ from litestar import post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from core.http.openapi import documented
 from core.resources import Resources
 from core.statement_reconciliation import apply_collected
 
@@ -20,7 +21,12 @@ class BreakApply(msgspec.Struct, forbid_unknown_fields=True):
     transaction_id: str
 
 
-@post("/admin/v1/reconciliation/{date:str}/statements/apply", opt={"admin_scope": "ops"}, status_code=200)
+@post(
+    "/admin/v1/reconciliation/{date:str}/statements/apply",
+    opt={"admin_scope": "ops"},
+    status_code=200,
+    **documented("adminApplyStatementBreak", errors=(404,)),
+)
 async def apply(
     date: FromPath[str],
     data: JSONBody[BreakApply],

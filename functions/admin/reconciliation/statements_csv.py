@@ -5,13 +5,18 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery
 
+from core.http.openapi import documented
 from core.resources import Resources
 from core.statement_reconciliation import breaks_csv, get_statement_reports
 
 ROLE = "api"
 
 
-@get("/admin/v1/reconciliation/{date:str}/statements.csv", opt={"admin_scope": "read"})
+@get(
+    "/admin/v1/reconciliation/{date:str}/statements.csv",
+    opt={"admin_scope": "read"},
+    **documented("adminStatementBreaksCsv", media_type="text/csv"),
+)
 async def statements_csv(
     date: FromPath[str], resources: NamedDependency[Resources], ple_id: FromQuery[str | None] = None
 ) -> Response[str]:
