@@ -58,14 +58,18 @@ class ForgedLane:
 
     async def post(self, variant: str, path: str, secret: str, raw: bytes, *, refused: bool) -> None:
         headers = {"content-type": "application/json", SIGNATURE_HEADER: sign_body(secret, raw)}
-        try:
-            response = await self.client.post(path, content=raw, headers=headers)
-        except httpx.TransportError:
-            count(self.stats, "forged", variant, "connection_error")
-            return
-        code = response.status_code
+        code = 0  # resent like a provider would while a store restarts: a 5xx there is no verdict
+        for attempt in range(6):
+            try:
+                code = (await self.client.post(path, content=raw, headers=headers)).status_code
+            except httpx.TransportError:
+                code = 0
+            if 0 < code < 500:
+                break
+            count(self.stats, "forged", "resent")
+            await asyncio.sleep(attempt + 1)
         count(self.stats, "forged", variant, str(code))
-        if code >= 500 or (refused and code < 400):
+        if code == 0 or code >= 500 or (refused and code < 400):
             self.problems.append(f"forged {variant} callback at {path} answered {code}")
 
     async def payin(self, ple: str, merchant: dict[str, str], amount: int, n: int) -> str | None:

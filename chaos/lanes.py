@@ -17,6 +17,7 @@ from core.signing import sign_request
 OUTCOMES = [0] * 14 + [51, 52, 53, 54, 55, 56]  # mostly paid, every special row present
 REFUND_OUTCOMES = [0] * 6 + [51, 52, 53, 55, 56]  # refunds follow the payout column; 54 is as 00
 LANES = 16
+REFUND_LAG = 30  # paid payins planned between a refund and the payin it refunds
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +35,9 @@ def plan(rng: random.Random, ops: int, merchants: int) -> list[Operation]:
     paid_payins: list[Operation] = []
     for n in range(ops):
         roll = rng.random()
-        if roll < 0.1 and paid_payins:
-            payin = rng.choice(paid_payins[-40:])
+        if roll < 0.1 and len(paid_payins) > REFUND_LAG:
+            # a payin planned well before, so it has usually been paid when the refund is sent
+            payin = rng.choice(paid_payins[-2 * REFUND_LAG : -REFUND_LAG])
             amount = rng.randint(1, 9) * 100 + rng.choice(REFUND_OUTCOMES)
             out.append(Operation(n, "refund", payin.merchant, amount, refund_of=payin.n))
             continue
@@ -106,7 +108,8 @@ async def send(
             stats["server_errors"] += 1
             await asyncio.sleep(0.5 * (attempt + 1))
             continue
-        count(stats, "answers", op.kind, str(code))
+        error = response.json().get("error", {}).get("code") if code >= 400 else None
+        count(stats, "answers", op.kind, f"{code} {error}" if error else str(code))
         if op.kind == "payin" and code == 201:
             payin_ids[op.n] = response.json()["id"]
         return
