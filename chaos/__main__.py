@@ -230,7 +230,11 @@ async def main(seed_value: int, ops: int, merchants_n: int, drain_seconds: int) 
     print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
     problems = report["problems"]
     verdict = "FAIL" if problems else "ok"
-    print(f"chaos: seed {seed_value}, {ops} operations, {len(problems)} problems -> {verdict}", file=sys.stderr)
+    gaps = len(report["known_gaps"])
+    print(
+        f"chaos: seed {seed_value}, {ops} operations, {len(problems)} problems, {gaps} known gateway gaps -> {verdict}",
+        file=sys.stderr,
+    )
     return 1 if problems else 0
 
 

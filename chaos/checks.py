@@ -108,7 +108,14 @@ async def run_checks(sandboxes: dict[str, str], drain_seconds: int) -> dict[str,
             "provider": provider_totals,
             "provider_faults": {ple: dump["stats"] for ple, dump in dumps.items()},
         }
-    return {"problems": problems, "drained_in_seconds": drained_in, "left_unsettled": left, "totals": totals}
+    gaps = provider_totals.pop("known_gaps")
+    return {
+        "problems": problems,
+        "known_gaps": gaps,
+        "drained_in_seconds": drained_in,
+        "left_unsettled": left,
+        "totals": totals,
+    }
 
 
 def _count(docs: list[dict[str, Any]]) -> dict[str, int]:

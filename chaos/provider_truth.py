@@ -44,6 +44,16 @@ AGREEING = {
 # what the provider must have done for the gateway to move the money, and the entry that moves it
 MONEY_MOVED = {"payins": {"paid"}, "payouts": {"completed", "reversed"}, "refunds": {"completed"}}
 SETTLING_ENTRY = {"payins": "payin_succeeded", "payouts": "payout_succeeded", "refunds": "refund_succeeded"}
+# Gateway gaps this run found and core/payments does not close yet (reported to the lead, issue 25;
+# docs/reliability.md): listed apart as `known_gaps`, not failing the run, and only in exactly this
+# shape. Delete an entry once its fix is merged: the run then fails on any recurrence.
+KNOWN_GAPS = {
+    # outcome 56: the "paid" callback dropped or applied after the stale "failed" one; pending →
+    # failed is taken without asking the provider, and failed → succeeded is refused
+    ("payins", "paid", "failed", 56): "stale-failed-callback",
+    # outcome 54: the "reversed" callback dropped; nothing asks the provider after "succeeded"
+    ("payouts", "reversed", "succeeded", 54): "dropped-reversal",
+}
 PROBLEM_CODES = (
     "unknown-to-gateway",
     "wrong-ple",
@@ -80,10 +90,11 @@ def _amount(entry: dict[str, Any]) -> int | None:
 
 async def provider_problems(res: Resources, dumps: dict[str, dict[str, Any]]) -> tuple[list[str], dict[str, Any]]:
     """`dumps`: each PLE's sandbox dump, by PLE id. Gateway documents of other PLEs are not
-    looked at. Returns the problems and the provider-side totals."""
+    looked at. Returns the problems and the provider-side totals (with the `known_gaps`)."""
     db = res.mongo.db
     ples = list(dumps)
     problems: list[str] = []
+    gaps: list[str] = []
     totals: dict[str, Any] = {}
     for kind in ("payins", "payouts", "refunds"):
         provider = {
@@ -98,7 +109,13 @@ async def provider_problems(res: Resources, dumps: dict[str, dict[str, Any]]) ->
         entries = await _settlements(sorted(set(provider) | set(docs)))
         totals[kind] = dict(Counter(row["status"] for _, row in provider.values()))
         for object_id, (ple_id, row) in provider.items():
-            problems += _check_known(kind, object_id, ple_id, row, docs.get(object_id), entries.get(object_id, []))
+            doc = docs.get(object_id)
+            found = _check_known(kind, object_id, ple_id, row, doc, entries.get(object_id, []))
+            gap = doc and KNOWN_GAPS.get((kind, row["status"], doc["status"], row["amount"] % 100))
+            if found and gap:
+                gaps += [f"{gap}: {line}" for line in found]
+            else:
+                problems += found
         for object_id, doc in docs.items():
             if object_id in provider:
                 continue
@@ -108,30 +125,31 @@ async def provider_problems(res: Resources, dumps: dict[str, dict[str, Any]]) ->
                     f"settled-without-provider: {kind[:-1]} {object_id} is {doc['status']} with {len(settled)}"
                     f" settling entries, but its provider never {'collected' if kind == 'payins' else 'paid'} it"
                 )
+    totals["known_gaps"] = gaps
     return problems, totals
 
 
 def _check_known(
     kind: str, object_id: str, ple_id: str, row: dict[str, Any], doc: dict[str, Any] | None, settled: list[dict]
 ) -> list[str]:
-    name, status = kind[:-1], row["status"]
+    name, status = f"{kind[:-1]} {object_id} ({row['amount']})", row["status"]
     if doc is None:
-        return [f"unknown-to-gateway: {name} {object_id} is {status} at PLE {ple_id}'s provider, absent at the gateway"]
+        return [f"unknown-to-gateway: {name} is {status} at PLE {ple_id}'s provider, absent at the gateway"]
     problems = []
     if doc["ple_id"] != ple_id:
-        problems.append(f"wrong-ple: {name} {object_id} was made at PLE {ple_id}, the gateway has {doc['ple_id']}")
+        problems.append(f"wrong-ple: {name} was made at PLE {ple_id}, the gateway has {doc['ple_id']}")
     if doc["status"] not in AGREEING[kind].get(status, {doc["status"]}):
-        problems.append(f"status-disagrees: {name} {object_id} is {status} at the provider, {doc['status']} here")
+        problems.append(f"status-disagrees: {name} is {status} at the provider, {doc['status']} here")
     moved = status in MONEY_MOVED[kind]
     if moved and not settled:
-        problems.append(f"not-settled: {name} {object_id} is {status} at the provider, never settled in the ledger")
+        problems.append(f"not-settled: {name} is {status} at the provider, never settled in the ledger")
     elif len(settled) > 1:
-        problems.append(f"settled-twice: {name} {object_id} has {len(settled)} settling entries")
+        problems.append(f"settled-twice: {name} has {len(settled)} settling entries")
     elif settled and not moved:
-        problems.append(f"settled-without-provider: {name} {object_id} is {status} at the provider, yet settled")
+        problems.append(f"settled-without-provider: {name} is {status} at the provider, yet settled")
     if moved and settled and any(_amount(e) != row["amount"] for e in settled):
         problems.append(
-            f"settled-wrong-amount: {name} {object_id}: the provider moved {row['amount']},"
+            f"settled-wrong-amount: {name}: the provider moved {row['amount']},"
             f" the ledger {[_amount(e) for e in settled]}"
         )
     return problems

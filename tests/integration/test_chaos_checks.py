@@ -112,6 +112,18 @@ async def test_a_collected_payin_dropped_by_the_gateway_is_reported(world: World
     assert codes(await world.problems()) == ["not-settled", "status-disagrees"]
 
 
+async def test_known_gaps_are_listed_apart_only_in_their_exact_shape(world: World) -> None:
+    stale, other = new_id("pi"), new_id("pi")
+    world.provider("payins", stale, "paid", amount=AMOUNT + 56)  # outcome 56: a stale "failed" won
+    await world.gateway("payins", stale, "failed")
+    world.provider("payins", other, "paid", amount=AMOUNT + 51)  # the same state, another outcome
+    await world.gateway("payins", other, "failed")
+    found, totals = await provider_problems(world.res, {world.ple: world.dump})
+    assert codes(found) == ["not-settled", "status-disagrees"] and all(other in p for p in found)
+    assert [line.split(":", 1)[0] for line in totals["known_gaps"]] == ["stale-failed-callback"] * 2
+    assert all(stale in line for line in totals["known_gaps"])
+
+
 async def test_a_payin_credited_twice_is_reported(world: World) -> None:
     payin = new_id("pi")
     world.provider("payins", payin, "paid")
