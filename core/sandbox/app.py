@@ -62,7 +62,7 @@ async def _answer(request: Request[Any, Any, Any], response: Response[Any], *, a
         latency_ms += opts.slow_create_ms
     if latency_ms:
         await asyncio.sleep(latency_ms / 1000)
-    fail_after = faults["fail_after_next"] > 0
+    fail_after = acted and faults["fail_after_next"] > 0
     if fail_after or (created and opts.error_after_rate and random.random() < opts.error_after_rate):
         faults["fail_after_next"] = max(0, faults["fail_after_next"] - 1)
         sim.count("injected_errors_after_acting")
