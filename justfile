@@ -27,8 +27,9 @@ new-client name:
     uv run python scripts/new-client.py {{name}}
 
 # Chaos: faults under load, then every invariant checked (docs/reliability.md); --quick in CI.
-chaos: setup
-    uv run python -m chaos
+# `just chaos --seed N` replays a run's operations (the seed is printed first).
+chaos *args: setup
+    uv run python -m chaos {{args}}
 
 # Regenerate docs/openapi/<role>.json from what the roles serve (a test keeps them equal).
 openapi:

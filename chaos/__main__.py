@@ -1,6 +1,8 @@
-"""`python -m chaos [--quick]`: drive mixed payins and payouts through real processes while
-workers are SIGKILLed, Redis and PostgreSQL restart, and the sandbox fails, drops and delays;
-then let it drain and check every invariant (docs/reliability.md). Exit 1 on any violation."""
+"""`python -m chaos [--quick] [--seed N]`: drive mixed payins, payouts and refunds through real
+processes over two PLEs, each on its own sandbox, while workers are SIGKILLed, Redis and
+PostgreSQL restart, the sandboxes fail (before and after acting), answer too late, drop and delay
+callbacks, and a lane forges callbacks with the other PLE's secret; then let it drain and check
+every invariant, the provider's truth included (docs/reliability.md). Exit 1 on any violation."""
 
 from __future__ import annotations
 
@@ -20,14 +22,15 @@ import httpx
 import orjson
 
 from chaos.checks import run_checks
-from chaos.procs import PrivatePostgres, PrivateRedis, gateway
+from chaos.forged import ForgedLane
+from chaos.lanes import drive, plan
+from chaos.procs import PrivatePostgres, PrivateRedis, Proc, gateway
 from chaos.proxy import RoundRobinProxy
 from core.local_services import free_port, start_mongo
-from core.signing import sign_request
 
-SECRET = secrets.token_urlsafe(32)  # generated per run: a PLE secret never has a default
-OUTCOMES = [0] * 14 + [51, 52, 53, 54, 55, 56]  # mostly paid, every special row present
 RESULTS = Path("chaos/results")
+PLES = ("a", "b")  # two PLEs, each on its own sandbox with its own secret; b's holder forges callbacks
+READ_TIMEOUT_SECONDS = 2  # the gateway's provider read timeout in the run; slow answers exceed it
 
 
 async def webhook_receiver(port: int) -> asyncio.Server:
@@ -48,7 +51,9 @@ async def webhook_receiver(port: int) -> asyncio.Server:
     return await asyncio.start_server(handle, "127.0.0.1", port)
 
 
-async def seed(merchants: int, sandbox_url: str, hook_url: str) -> list[dict[str, str]]:
+async def seed(merchants: int, sandbox_urls: dict[str, str], hook_url: str) -> dict[str, dict[str, Any]]:
+    """Both PLEs (secrets generated per run: a PLE secret never has a default) and the merchants,
+    routed alternately to a and b, each funded."""
     from core.config import load_settings
     from core.ids import new_id
     from core.ledger import adjust_merchant_balance
@@ -57,89 +62,57 @@ async def seed(merchants: int, sandbox_url: str, hook_url: str) -> list[dict[str
     from core.routing import create_ple, route_everything_to
 
     settings = load_settings()
-    out = []
+    ples: dict[str, dict[str, Any]] = {}
     async with open_resources(settings, pool_size=4) as res:
         plan = {"percent_bps": 50, "fixed": 0}
         schedule = {"payin": {"upi": plan}, "payout": {"imps": plan}}
-        ple = await create_ple(
-            res,
-            provider="sandbox",
-            name="chaos",
-            currency="INR",
-            base_url=sandbox_url,
-            secret=SECRET,
-            fee_schedule=schedule,
-            actor="chaos",
-        )
+        for name in PLES:
+            secret = secrets.token_urlsafe(32)
+            ple = await create_ple(
+                res,
+                provider="sandbox",
+                name=f"chaos {name}",
+                currency="INR",
+                base_url=sandbox_urls[name],
+                secret=secret,
+                fee_schedule=schedule,
+                actor="chaos",
+            )
+            ples[name] = {"id": ple["id"], "secret": secret, "sandbox_url": sandbox_urls[name], "merchants": []}
         fees = {
             "payin": {"upi": {"percent_bps": 200, "fixed": 0}},
             "payout": {"imps": {"percent_bps": 0, "fixed": 500}},
         }
         for i in range(merchants):
+            ple = ples[PLES[i % 2]]
             created = await create_merchant(
                 res, name=f"chaos {i}", actor=Actor("chaos"), webhook_url=hook_url, fee_plans=fees
             )
             mid = created["merchant"]["id"]
             await route_everything_to(res, mid, ple["id"], actor="chaos")
             await adjust_merchant_balance(mid, "INR", 100_000_000, new_id("fund"), "chaos funding")
-            out.append({"merchant_id": mid, "key_id": created["key_id"], "secret": created["secret"]})
-    return out
+            ple["merchants"].append({"merchant_id": mid, "key_id": created["key_id"], "secret": created["secret"]})
+    return ples
 
 
-async def one_operation(client: httpx.AsyncClient, merchant: dict[str, str], n: int, stats: dict[str, Any]) -> None:
-    """A merchant's request, retried with the same Idempotency-Key on connection errors and 5xx."""
-    outcome = random.choice(OUTCOMES)
-    amount = random.randint(10, 90) * 100 + outcome
-    if random.random() < 0.6:
-        path, body = (
-            "/v1/payins",
-            {
-                "amount": amount,
-                "currency": "INR",
-                "reference": f"c{n}",
-                "method": "upi",
-                "customer": {"name": "Chaos", "email": "c@example.com"},
-                "expires_in_minutes": 1,
-            },
-        )
-    else:
-        path, body = (
-            "/v1/payouts",
-            {
-                "amount": amount,
-                "currency": "INR",
-                "reference": f"c{n}",
-                "mode": "imps",
-                "beneficiary": {"name": "B", "account_number": "123456789012", "ifsc": "HDFC0001234"},
-            },
-        )
-    raw = orjson.dumps(body)
-    for attempt in range(8):
-        headers = sign_request(merchant["key_id"], merchant["secret"], "POST", path, raw)
-        headers.update({"content-type": "application/json", "Idempotency-Key": f"chaos-{n}"})
-        try:
-            response = await client.post(path, content=raw, headers=headers)
-        except httpx.TransportError:
-            stats["connection_errors"] += 1
-            await asyncio.sleep(0.5 * (attempt + 1))
-            continue
-        code = response.status_code
-        if code in (409, 401) and attempt > 0:  # in flight elsewhere, or a same-second resend: wait, resend
-            await asyncio.sleep(1.1)
-            if response.json()["error"]["code"] == "duplicate_reference":
-                stats["answers"]["409"] = stats["answers"].get("409", 0) + 1
-                return
-            continue
-        if code >= 500 and code != 502:
-            stats["server_errors"] += 1
-            await asyncio.sleep(0.5 * (attempt + 1))
-            continue
-        stats["answers"][str(code)] = stats["answers"].get(str(code), 0) + 1
-        return
-    stats["gave_up"] += 1
+def sandbox_process(name: str, ple: dict[str, Any], port: int, callback_url: str, env: dict[str, str]) -> Proc:
+    """A provider that errs before acting (10 %), drops callbacks (20 %), answers a share of
+    creates slower than the gateway waits (5 %) or with a 5xx after acting (5 %)."""
+    faults = {
+        "--delay-seconds": "1",
+        "--error-rate": "0.1",
+        "--drop-callback-rate": "0.2",
+        "--latency-ms": "20",
+        "--slow-create-rate": "0.05",
+        "--slow-create-ms": str(int(READ_TIMEOUT_SECONDS * 1000 + 1500)),
+        "--error-after-rate": "0.05",
+    }
+    args = ["sandbox", "--port", str(port), "--secret", ple["secret"], "--callback-url", callback_url]
+    return gateway(f"sandbox-{name}", [*args, *[x for pair in faults.items() for x in pair]], env, port)
 
 
 async def faults(
+    rng: random.Random,
     workers: list[Any],
     redis: PrivateRedis,
     pg: PrivatePostgres,
@@ -151,7 +124,7 @@ async def faults(
     redis_done = pg_done = False
     while not done.is_set():
         await asyncio.sleep(3)
-        victim = random.choice(workers)
+        victim = rng.choice(workers)
         victim.kill()
         stats["worker_kills"] += 1
         await asyncio.to_thread(victim.start)
@@ -165,31 +138,18 @@ async def faults(
             stats["postgres_restarts"] += 1
 
 
-async def drive(
-    ops: int, merchants: list[dict[str, str]], base_url: str, stats: dict[str, Any], progress: dict[str, int]
-) -> None:
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for n in range(ops):
-        queue.put_nowait(n)
-    async with httpx.AsyncClient(base_url=base_url, timeout=20) as client:
-
-        async def lane() -> None:
-            while not queue.empty():
-                n = queue.get_nowait()
-                await one_operation(client, random.choice(merchants), n, stats)
-                progress["sent"] += 1
-
-        await asyncio.gather(*[lane() for _ in range(16)])
-
-
-async def main(ops: int, merchants_n: int, drain_seconds: int) -> int:
+async def main(seed_value: int, ops: int, merchants_n: int, drain_seconds: int) -> int:
+    print(f"chaos: seed {seed_value} ({ops} operations, {merchants_n} merchants)", file=sys.stderr)
     started = time.monotonic()
+    rng = random.Random(seed_value)
+    operations = plan(rng, ops, merchants_n)
     pg, redis = PrivatePostgres(), PrivateRedis()
     pg.start()
     redis.start()
     mongo_port = free_port()
     mongo = start_mongo(mongo_port, "memory")
-    ports = {name: free_port() for name in ("sandbox", "proxy", "p0", "p1", "w0", "w1", "hook")}
+    ports = {name: free_port() for name in ("sandbox-a", "sandbox-b", "proxy", "p0", "p1", "w0", "w1", "hook")}
+    proxy_url = f"http://127.0.0.1:{ports['proxy']}"
     env = {
         "DATABASE_URL": pg.url,
         "REDIS_URL": redis.url,
@@ -200,33 +160,19 @@ async def main(ops: int, merchants_n: int, drain_seconds: int) -> int:
         "PAYOUT_POLL_INITIAL_DELAY_SECONDS": "1",
         "PAYOUT_POLL_MAX_ATTEMPTS": "4",
         "PAYIN_EXPIRY_UNIT_SECONDS": "3",
-        "SANDBOX_SECRET": SECRET,
+        "PROVIDER_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT_SECONDS),
         "LOG_LEVEL": "WARNING",
     }
     os.environ.update(env)
     await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "core", "migrate"], check=True, capture_output=True)
-    sandbox = gateway(
-        "sandbox",
-        [
-            "sandbox",
-            "--port",
-            str(ports["sandbox"]),
-            "--secret",
-            SECRET,
-            "--callback-url",
-            f"http://127.0.0.1:{ports['proxy']}/v1/callbacks/sandbox",
-            "--delay-seconds",
-            "1",
-            "--error-rate",
-            "0.1",
-            "--drop-callback-rate",
-            "0.2",
-            "--latency-ms",
-            "20",
-        ],
-        env,
-        ports["sandbox"],
-    )
+    sandbox_urls = {name: f"http://127.0.0.1:{ports[f'sandbox-{name}']}" for name in PLES}
+    ples = await seed(merchants_n, sandbox_urls, f"http://127.0.0.1:{ports['hook']}/hook")
+    # a's callbacks come to its own URL, b's to the provider's shared one: both paths are exercised
+    callback_urls = {
+        "a": f"{proxy_url}/v1/callbacks/sandbox/{ples['a']['id']}",
+        "b": f"{proxy_url}/v1/callbacks/sandbox",
+    }
+    sandboxes = [sandbox_process(name, ples[name], ports[f"sandbox-{name}"], callback_urls[name], env) for name in PLES]
     payments = [
         gateway(f"payment-{i}", ["serve", "--role", "payment", "--port", str(ports[f"p{i}"])], env, ports[f"p{i}"])
         for i in range(2)
@@ -235,10 +181,11 @@ async def main(ops: int, merchants_n: int, drain_seconds: int) -> int:
         gateway(f"worker-{i}", ["serve", "--role", "worker", "--port", str(ports[f"w{i}"])], env, ports[f"w{i}"])
         for i in range(2)
     ]
-    procs = [sandbox, *payments, *workers]
+    procs = [*sandboxes, *payments, *workers]
     proxy = RoundRobinProxy(ports["proxy"], [ports["p0"], ports["p1"]])
     hook = await webhook_receiver(ports["hook"])
     stats: dict[str, Any] = {
+        "seed": seed_value,
         "answers": {},
         "connection_errors": 0,
         "server_errors": 0,
@@ -247,20 +194,23 @@ async def main(ops: int, merchants_n: int, drain_seconds: int) -> int:
         "redis_restarts": 0,
         "postgres_restarts": 0,
     }
+    forged_problems: list[str] = []
+    merchants = [m for i in range(merchants_n) for m in [ples[PLES[i % 2]]["merchants"][i // 2]]]
     try:
         for proc in procs:
             await asyncio.to_thread(proc.start)
         await proxy.start()
-        merchants = await seed(
-            merchants_n, f"http://127.0.0.1:{ports['sandbox']}", f"http://127.0.0.1:{ports['hook']}/hook"
-        )
         done, progress = asyncio.Event(), {"sent": 0}
-        chaos = asyncio.create_task(faults(workers, redis, pg, done, progress, ops, stats))
-        await drive(ops, merchants, f"http://127.0.0.1:{ports['proxy']}", stats, progress)
+        chaos = asyncio.create_task(faults(rng, workers, redis, pg, done, progress, ops, stats))
+        async with httpx.AsyncClient(base_url=proxy_url, timeout=20) as client:
+            lane = ForgedLane(client, ples, stats, forged_problems)
+            forging = asyncio.create_task(lane.run(random.Random(seed_value + 1), max(3, ops // 30), done))
+            await drive(operations, merchants, proxy_url, stats, progress)
+            await forging
         done.set()
         await chaos
         stats["drive_seconds"] = round(time.monotonic() - started, 1)
-        report = await run_checks(f"http://127.0.0.1:{ports['sandbox']}", drain_seconds)
+        report = await run_checks({ple["id"]: ple["sandbox_url"] for ple in ples.values()}, drain_seconds)
     finally:
         await proxy.stop()
         hook.close()
@@ -269,16 +219,22 @@ async def main(ops: int, merchants_n: int, drain_seconds: int) -> int:
         mongo.terminate()
         redis.stop()
         pg.stop()
+    report["problems"] = forged_problems + report["problems"]
     report["faults"] = stats
     report["operations"] = ops
     report["merchants"] = merchants_n
     report["seconds"] = round(time.monotonic() - started, 1)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}{'-quick' if ops < 1000 else ''}.json"
+    out = RESULTS / f"{datetime.now(UTC):%Y-%m-%d}{'-quick' if ops < 1000 else ''}-seed{seed_value}.json"
     out.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     print(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
     problems = report["problems"]
-    print(f"chaos: {ops} operations, {len(problems)} problems -> {'FAIL' if problems else 'ok'}", file=sys.stderr)
+    verdict = "FAIL" if problems else "ok"
+    gaps = len(report["known_gaps"])
+    print(
+        f"chaos: seed {seed_value}, {ops} operations, {len(problems)} problems, {gaps} known gateway gaps -> {verdict}",
+        file=sys.stderr,
+    )
     return 1 if problems else 0
 
 
@@ -286,6 +242,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="the short CI run")
     parser.add_argument("--ops", type=int)
+    parser.add_argument("--seed", type=int, help="replay a run's operations (default: a fresh seed, printed)")
     args = parser.parse_args()
     ops = args.ops or (300 if args.quick else 5000)
-    sys.exit(asyncio.run(main(ops, 10 if args.quick else 50, 300 if args.quick else 480)))
+    seed_value = args.seed if args.seed is not None else secrets.randbelow(1_000_000)
+    sys.exit(asyncio.run(main(seed_value, ops, 10 if args.quick else 50, 300 if args.quick else 480)))

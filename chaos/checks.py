@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from chaos.provider_truth import provider_problems
 from core.config import load_settings
 from core.resources import Resources, open_resources
 from core.timeutil import utcnow
@@ -18,6 +19,7 @@ FUNDING = 100_000_000
 FINAL_EVENTS = {
     "payins": ("succeeded", "failed", "expired"),
     "payouts": ("processing", "succeeded", "failed", "reversed"),
+    "refunds": ("processing", "succeeded", "failed"),
 }
 
 
@@ -30,8 +32,13 @@ async def _unsettled(res: Resources) -> dict[str, int]:
         "payouts_processing_unreviewed": await db.payouts.count_documents(
             {"status": "processing", "needs_review": False}
         ),
-        "effects_pending": await db.payins.count_documents({"effects_pending": True})
-        + await db.payouts.count_documents({"effects_pending": True}),
+        "refunds_pending": await db.refunds.count_documents({"status": "pending"}),
+        "refunds_processing_unreviewed": await db.refunds.count_documents(
+            {"status": "processing", "needs_review": False}
+        ),
+        "effects_pending": sum(
+            [await db[kind].count_documents({"effects_pending": True}) for kind in ("payins", "payouts", "refunds")]
+        ),
         "deliveries_pending": await db.webhook_deliveries.count_documents({"status": "pending"}),
         "jobs_queued": int(info.get("queued", 0)),
         "jobs_active": int(info.get("active", 0)),
@@ -49,7 +56,8 @@ async def drain(res: Resources, seconds: int) -> dict[str, int]:
     return state
 
 
-async def run_checks(sandbox_url: str, drain_seconds: int) -> dict[str, Any]:
+async def run_checks(sandboxes: dict[str, str], drain_seconds: int) -> dict[str, Any]:
+    """`sandboxes`: each PLE's sandbox base URL, by PLE id (the provider's truth is read there)."""
     from core import ledger
 
     problems: list[str] = []
@@ -60,8 +68,7 @@ async def run_checks(sandbox_url: str, drain_seconds: int) -> dict[str, Any]:
         problems += [f"not drained: {k} = {v}" for k, v in left.items() if v]
         problems += [f"ledger: {p}" for p in await ledger.verify_ledger()]
         db = res.mongo.db
-        payins = await db.payins.find({}).to_list(None)
-        payouts = await db.payouts.find({}).to_list(None)
+        docs = {kind: await db[kind].find({}).to_list(None) for kind in FINAL_EVENTS}
         events = await db.events.find({}).to_list(None)
         deliveries = {d["event_id"]: d for d in await db.webhook_deliveries.find({}).to_list(None)}
         by_object: dict[str, list[str]] = defaultdict(list)
@@ -70,34 +77,45 @@ async def run_checks(sandbox_url: str, drain_seconds: int) -> dict[str, Any]:
             delivery = deliveries.get(event["_id"])
             if delivery is None or delivery["status"] not in ("delivered", "failed", "skipped"):
                 problems.append(f"event {event['_id']} has no finished delivery")
-        for kind, docs in (("payins", payins), ("payouts", payouts)):
-            for doc in docs:
+        for kind, kind_docs in docs.items():
+            for doc in kind_docs:
                 reached = {h["status"] for h in doc["history"]} & set(FINAL_EVENTS[kind])
                 expected = sorted(f"{kind[:-1]}.{s}" for s in reached)
                 if sorted(by_object[doc["_id"]]) != expected:
                     problems.append(f"{doc['_id']}: events {sorted(by_object[doc['_id']])}, expected {expected}")
         late = utcnow() - timedelta(seconds=75)
         problems += [
-            f"{p['_id']} pending past expiry" for p in payins if p["status"] == "pending" and p["expires_at"] < late
+            f"{p['_id']} pending past expiry"
+            for p in docs["payins"]
+            if p["status"] == "pending" and p["expires_at"] < late
         ]
-        async with httpx.AsyncClient(base_url=sandbox_url, timeout=10) as client:
-            for doc in payouts:
-                counters = (await client.get(f"/__sandbox/payouts/{doc['_id']}")).json()
-                if counters.get("payouts_created", 0) > 1:
-                    problems.append(f"{doc['_id']} paid {counters['payouts_created']} times")
-        problems += await _balances_add_up(payins, payouts)
+        async with httpx.AsyncClient(timeout=30) as client:
+            dumps = {ple: (await client.get(f"{url}/__sandbox/dump")).json() for ple, url in sandboxes.items()}
+        truth, provider_totals = await provider_problems(res, dumps)
+        problems += truth
+        problems += await _balances_add_up(docs)
         problems += await _reconcile(res)
         totals = {
-            "payins": _count(payins),
-            "payouts": _count(payouts),
+            **{kind: _count(kind_docs) for kind, kind_docs in docs.items()},
             "events": len(events),
             "deliveries": {
                 s: sum(1 for d in deliveries.values() if d["status"] == s)
                 for s in ("delivered", "failed", "skipped", "pending")
             },
-            "payouts_needing_review": sum(1 for p in payouts if p.get("needs_review")),
+            "needing_review": {
+                kind: sum(1 for d in kind_docs if d.get("needs_review")) for kind, kind_docs in docs.items()
+            },
+            "provider": provider_totals,
+            "provider_faults": {ple: dump["stats"] for ple, dump in dumps.items()},
         }
-    return {"problems": problems, "drained_in_seconds": drained_in, "left_unsettled": left, "totals": totals}
+    gaps = provider_totals.pop("known_gaps")
+    return {
+        "problems": problems,
+        "known_gaps": gaps,
+        "drained_in_seconds": drained_in,
+        "left_unsettled": left,
+        "totals": totals,
+    }
 
 
 def _count(docs: list[dict[str, Any]]) -> dict[str, int]:
@@ -107,16 +125,17 @@ def _count(docs: list[dict[str, Any]]) -> dict[str, int]:
     return dict(out)
 
 
-async def _balances_add_up(payins: list[dict[str, Any]], payouts: list[dict[str, Any]]) -> list[str]:
-    """Each merchant's money equals funding + paid payins - live payouts; reserved = open payouts."""
+async def _balances_add_up(docs: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Each merchant's money equals funding + paid payins - live payouts and refunds; reserved =
+    open payouts and refunds."""
     from core import ledger
 
     expected: dict[str, list[int]] = defaultdict(lambda: [FUNDING, 0])
-    for p in payins:
+    for p in docs["payins"]:
         if p["status"] == "succeeded":
             expected[p["merchant_id"]][0] += p["amount"] - p["fee"]
-    for p in payouts:
-        total = p["amount"] + p["fee"]
+    for p in docs["payouts"] + docs["refunds"]:
+        total = p["amount"] + p.get("fee", 0)
         if p["status"] in ("pending", "processing"):
             expected[p["merchant_id"]][0] -= total
             expected[p["merchant_id"]][1] += total

@@ -12,79 +12,63 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from litestar import Litestar, Request, get, post
 from litestar.response import Response
 
+from core.sandbox.operator import OPERATOR_HANDLERS
 from core.sandbox.options import SandboxOptions
+from core.sandbox.responses import BadRequest, error_response, json_response, parse_object, simulator_of
 from core.sandbox.signing import SIGNATURE_HEADER, matches, sign_request
-from core.sandbox.simulator import Payin, Payout, Refund, Simulator, counters
+from core.sandbox.simulator import Payin, Payout, Refund, Simulator
 from core.sandbox.statements import ROUTES as STATEMENT_ROUTES
 
 PAYIN_METHODS = ("upi", "bank_transfer", "card")
 PAYOUT_MODES = ("imps", "neft", "rtgs", "upi")
 
 
-class BadRequest(Exception):
-    pass
-
-
-def _json(status: int, body: dict[str, Any]) -> Response[Any]:
-    return Response(content=body, status_code=status, media_type="application/json")
-
-
-def _error(status: int, code: str, message: str) -> Response[Any]:
-    return _json(status, {"error": {"code": code, "message": message}})
-
-
-def _sim(request: Request[Any, Any, Any]) -> Simulator:
-    return request.app.state.simulator
-
-
 async def _gate(request: Request[Any, Any, Any], operation: str) -> tuple[Response[Any] | None, bytes]:
     """Injected failures and authentication, in that order, before any state is touched."""
-    sim = _sim(request)
+    sim = simulator_of(request)
     faults = request.app.state.faults
     sim.count(operation)
     if faults["fail_next"] > 0 or random.random() < sim.options.error_rate:
         faults["fail_next"] = max(0, faults["fail_next"] - 1)
         sim.count("injected_errors")
-        return await _answer(request, _error(503, "temporarily_unavailable", "injected failure"), acted=False), b""
+        return await _answer(
+            request, error_response(503, "temporarily_unavailable", "injected failure"), acted=False
+        ), b""
     raw = await request.body()
     expected = sign_request(sim.options.secret, request.method, request.url.path, raw)
     if not matches(expected, request.headers.get(SIGNATURE_HEADER)):
         sim.count("unauthorized")
-        return _error(401, "unauthorized", f"missing or invalid {SIGNATURE_HEADER}"), b""
+        return error_response(401, "unauthorized", f"missing or invalid {SIGNATURE_HEADER}"), b""
     return None, raw
 
 
 async def _answer(request: Request[Any, Any, Any], response: Response[Any], *, acted: bool = True) -> Response[Any]:
     """After the sandbox has acted: the configured latency (a caller that gives up waiting still
     leaves the object created, like a slow PSP), and the `fail_after_next` fault (a 5xx although
-    the request was acted on)."""
-    sim = _sim(request)
+    the request was acted on); on creates also the shares --slow-create-rate (answered
+    --slow-create-ms late) and --error-after-rate (a 5xx after acting)."""
+    sim = simulator_of(request)
     faults = request.app.state.faults
-    latency_ms = sim.options.latency_ms
+    opts = sim.options
+    created = acted and request.method == "POST"  # the shares below apply to creates only
+    latency_ms = opts.latency_ms
     if faults["slow_next"] > 0:
         faults["slow_next"] -= 1
         latency_ms += faults["slow_ms"]
+    elif created and opts.slow_create_rate and random.random() < opts.slow_create_rate:
+        sim.count("slow_answers")
+        latency_ms += opts.slow_create_ms
     if latency_ms:
         await asyncio.sleep(latency_ms / 1000)
-    if acted and faults["fail_after_next"] > 0:
-        faults["fail_after_next"] -= 1
+    fail_after = acted and faults["fail_after_next"] > 0
+    if fail_after or (created and opts.error_after_rate and random.random() < opts.error_after_rate):
+        faults["fail_after_next"] = max(0, faults["fail_after_next"] - 1)
         sim.count("injected_errors_after_acting")
-        return _error(503, "temporarily_unavailable", "injected failure after acting")
+        return error_response(503, "temporarily_unavailable", "injected failure after acting")
     return response
-
-
-def _parse(raw: bytes) -> dict[str, Any]:
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        raise BadRequest("body is not JSON") from None
-    if not isinstance(data, dict):
-        raise BadRequest("body must be a JSON object")
-    return data
 
 
 def _field(data: dict[str, Any], name: str, kind: type, *, choices: tuple[str, ...] = ()) -> Any:
@@ -120,21 +104,23 @@ async def create_payin(request: Request[Any, Any, Any]) -> Response[Any]:
     if denied:
         return denied
     try:
-        data = _parse(raw)
+        data = parse_object(raw)
         payin_id = _field(data, "payin_id", str)
         amount = _field(data, "amount", int)
         currency = _field(data, "currency", str)
         method = _field(data, "method", str, choices=PAYIN_METHODS)
         expires_at = _expires_at(data)
     except BadRequest as exc:
-        return _error(400, "invalid_request", str(exc))
-    sim = _sim(request)
+        return error_response(400, "invalid_request", str(exc))
+    sim = simulator_of(request)
     existing = sim.payins.get(payin_id)
     if existing is not None:  # idempotent on the gateway's payin id
         existing.submissions += 1
         if (existing.amount, existing.currency) != (amount, currency):
-            return await _answer(request, _error(409, "idempotency_conflict", "payin_id reused with another amount"))
-        return await _answer(request, _json(200, existing.view()))
+            return await _answer(
+                request, error_response(409, "idempotency_conflict", "payin_id reused with another amount")
+            )
+        return await _answer(request, json_response(200, existing.view()))
     reference = f"sbx_pi_{secrets.token_hex(8)}"
     payin = Payin(
         payin_id=payin_id,
@@ -147,7 +133,7 @@ async def create_payin(request: Request[Any, Any, Any]) -> Response[Any]:
         instructions=_instructions(method, reference),
     )
     sim.create_payin(payin)
-    return await _answer(request, _json(201, payin.view()))
+    return await _answer(request, json_response(201, payin.view()))
 
 
 @get("/v1/payins/{payin_id:str}")
@@ -155,10 +141,10 @@ async def get_payin(request: Request[Any, Any, Any], payin_id: str) -> Response[
     denied, _ = await _gate(request, "payin_status")
     if denied:
         return denied
-    payin = _sim(request).payins.get(payin_id)
+    payin = simulator_of(request).payins.get(payin_id)
     if payin is None:
-        return await _answer(request, _error(404, "not_found", "no such payin"))
-    return await _answer(request, _json(200, payin.view()))
+        return await _answer(request, error_response(404, "not_found", "no such payin"))
+    return await _answer(request, json_response(200, payin.view()))
 
 
 @post("/v1/payouts")
@@ -167,30 +153,36 @@ async def create_payout(request: Request[Any, Any, Any]) -> Response[Any]:
     if denied:
         return denied
     try:
-        data = _parse(raw)
+        data = parse_object(raw)
         payout_id = _field(data, "payout_id", str)
         amount = _field(data, "amount", int)
         currency = _field(data, "currency", str)
         mode = _field(data, "mode", str, choices=PAYOUT_MODES)
         _field(data, "beneficiary", dict)
     except BadRequest as exc:
-        return _error(400, "invalid_request", str(exc))
-    sim = _sim(request)
+        return error_response(400, "invalid_request", str(exc))
+    sim = simulator_of(request)
     payout = sim.payouts.get(payout_id)
     if payout is None:
         payout = Payout(payout_id=payout_id, amount=amount, currency=currency, mode=mode)
         sim.payouts[payout_id] = payout
     payout.submissions += 1  # every submission that got this far counts, whatever its answer
     if (payout.amount, payout.currency) != (amount, currency):
-        return await _answer(request, _error(409, "idempotency_conflict", "payout_id reused with another amount"))
+        return await _answer(
+            request, error_response(409, "idempotency_conflict", "payout_id reused with another amount")
+        )
     if payout.provider_reference:  # idempotent: a resubmission never makes a second payout
-        return await _answer(request, _json(200, payout.view()))
+        return await _answer(request, json_response(200, payout.view()))
     if amount % 100 == 56 and payout.submissions == 1:
-        return await _answer(request, _error(503, "temporarily_unavailable", "first submission fails (outcome 56)"))
+        return await _answer(
+            request, error_response(503, "temporarily_unavailable", "first submission fails (outcome 56)")
+        )
     sim.submit_payout(payout)
     if payout.status == "rejected":
-        return await _answer(request, _error(422, payout.failure_code or "rejected", "payout rejected at submission"))
-    return await _answer(request, _json(201, payout.view()))
+        return await _answer(
+            request, error_response(422, payout.failure_code or "rejected", "payout rejected at submission")
+        )
+    return await _answer(request, json_response(201, payout.view()))
 
 
 @get("/v1/payouts/{payout_id:str}")
@@ -198,10 +190,10 @@ async def get_payout(request: Request[Any, Any, Any], payout_id: str) -> Respons
     denied, _ = await _gate(request, "payout_status")
     if denied:
         return denied
-    payout = _sim(request).payouts.get(payout_id)
+    payout = simulator_of(request).payouts.get(payout_id)
     if payout is None or payout.status is None:
-        return await _answer(request, _error(404, "not_found", "no such payout"))
-    return await _answer(request, _json(200, payout.view()))
+        return await _answer(request, error_response(404, "not_found", "no such payout"))
+    return await _answer(request, json_response(200, payout.view()))
 
 
 @post("/v1/refunds")
@@ -210,25 +202,29 @@ async def create_refund(request: Request[Any, Any, Any]) -> Response[Any]:
     if denied:
         return denied
     try:
-        data = _parse(raw)
+        data = parse_object(raw)
         refund_id = _field(data, "refund_id", str)
         payin_id = _field(data, "payin_id", str)
         amount = _field(data, "amount", int)
         currency = _field(data, "currency", str)
     except BadRequest as exc:
-        return _error(400, "invalid_request", str(exc))
-    sim = _sim(request)
+        return error_response(400, "invalid_request", str(exc))
+    sim = simulator_of(request)
     refund = sim.refunds.get(refund_id)
     if refund is None:
         refund = Refund(refund_id=refund_id, payin_id=payin_id, amount=amount, currency=currency)
         sim.refunds[refund_id] = refund
     refund.submissions += 1  # every submission that got this far counts, whatever its answer
     if (refund.payin_id, refund.amount, refund.currency) != (payin_id, amount, currency):
-        return await _answer(request, _error(409, "idempotency_conflict", "refund_id reused with another refund"))
+        return await _answer(
+            request, error_response(409, "idempotency_conflict", "refund_id reused with another refund")
+        )
     if refund.provider_reference or refund.status == "rejected":  # idempotent: never a second refund
-        return await _answer(request, _json(200, refund.view()))
+        return await _answer(request, json_response(200, refund.view()))
     if amount % 100 == 56 and refund.submissions == 1:
-        return await _answer(request, _error(503, "temporarily_unavailable", "first submission fails (outcome 56)"))
+        return await _answer(
+            request, error_response(503, "temporarily_unavailable", "first submission fails (outcome 56)")
+        )
     refundable = sim.refundable(payin_id)
     if refundable is None:
         refund.status, refund.failure_code = "rejected", "payin_not_refundable"
@@ -237,8 +233,10 @@ async def create_refund(request: Request[Any, Any, Any]) -> Response[Any]:
     else:
         sim.submit_refund(refund)
     if refund.status == "rejected":
-        return await _answer(request, _error(422, refund.failure_code or "rejected", "refund rejected at submission"))
-    return await _answer(request, _json(201, refund.view()))
+        return await _answer(
+            request, error_response(422, refund.failure_code or "rejected", "refund rejected at submission")
+        )
+    return await _answer(request, json_response(201, refund.view()))
 
 
 @get("/v1/refunds/{refund_id:str}")
@@ -246,67 +244,16 @@ async def get_refund(request: Request[Any, Any, Any], refund_id: str) -> Respons
     denied, _ = await _gate(request, "refund_status")
     if denied:
         return denied
-    refund = _sim(request).refunds.get(refund_id)
+    refund = simulator_of(request).refunds.get(refund_id)
     if refund is None or refund.status is None:
-        return await _answer(request, _error(404, "not_found", "no such refund"))
-    return await _answer(request, _json(200, refund.view()))
+        return await _answer(request, error_response(404, "not_found", "no such refund"))
+    return await _answer(request, json_response(200, refund.view()))
 
 
 @get("/pay/{reference:str}", media_type="text/html")
 async def payment_page(reference: str) -> str:
     # A stand-in for the PSP's hosted page; the outcome is decided by the amount, not here.
     return f"<!doctype html><title>Sandbox payment</title><p>Sandbox payment {reference}</p>"
-
-
-@get("/__sandbox/health")
-async def health() -> dict[str, Any]:
-    return {"ok": True}
-
-
-@get("/__sandbox/stats")
-async def stats(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    return dict(_sim(request).stats)
-
-
-@post("/__sandbox/faults", status_code=200)
-async def set_faults(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Deterministic fault injection for tests: fail or slow down the next N API calls."""
-    try:
-        data = _parse(await request.body())
-        faults = request.app.state.faults
-        for name in ("fail_next", "fail_after_next", "slow_next", "slow_ms"):
-            if name in data:
-                value = data[name]
-                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    raise BadRequest(f"{name} must be a non-negative integer")
-                faults[name] = value
-    except BadRequest as exc:
-        return _error(400, "invalid_request", str(exc))
-    return _json(200, dict(faults))
-
-
-@get("/__sandbox/payins/{payin_id:str}")
-async def payin_counters(request: Request[Any, Any, Any], payin_id: str) -> Response[Any]:
-    payin = _sim(request).payins.get(payin_id)
-    if payin is None:
-        return _json(404, {"submissions": 0, "payins_created": 0, "provider_reference": None})
-    return _json(200, counters(payin, "payin"))
-
-
-@get("/__sandbox/payouts/{payout_id:str}")
-async def payout_counters(request: Request[Any, Any, Any], payout_id: str) -> Response[Any]:
-    payout = _sim(request).payouts.get(payout_id)
-    if payout is None:
-        return _json(404, {"submissions": 0, "payouts_created": 0, "provider_reference": None})
-    return _json(200, counters(payout, "payout"))
-
-
-@get("/__sandbox/refunds/{refund_id:str}")
-async def refund_counters(request: Request[Any, Any, Any], refund_id: str) -> Response[Any]:
-    refund = _sim(request).refunds.get(refund_id)
-    if refund is None:
-        return _json(404, {"submissions": 0, "refunds_created": 0, "provider_reference": None})
-    return _json(200, counters(refund, "refund"))
 
 
 def create_app(options: SandboxOptions | None = None) -> Litestar:
@@ -320,14 +267,9 @@ def create_app(options: SandboxOptions | None = None) -> Litestar:
             create_payout,
             get_payout,
             payment_page,
-            health,
-            stats,
-            set_faults,
-            payin_counters,
-            payout_counters,
             create_refund,
             get_refund,
-            refund_counters,
+            *OPERATOR_HANDLERS,
             *STATEMENT_ROUTES,
         ],
         on_startup=[simulator.start],

@@ -25,13 +25,16 @@ class SandboxOptions:
     drop_callback_rate: float = 0.0
     callback_attempts: int = 5
     callback_retry_base_seconds: float = 0.5
+    slow_create_rate: float = 0.0  # share of creates answered slow_create_ms late (after acting)
+    slow_create_ms: int = 0
+    error_after_rate: float = 0.0  # share of creates answered 503 although acted on
 
     def __post_init__(self) -> None:
-        for name in ("error_rate", "drop_callback_rate"):
+        for name in ("error_rate", "drop_callback_rate", "slow_create_rate", "error_after_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"SANDBOX_{name.upper()} must be between 0 and 1, got {value}")
-        for name in ("delay_seconds", "latency_ms", "callback_retry_base_seconds"):
+        for name in ("delay_seconds", "latency_ms", "callback_retry_base_seconds", "slow_create_ms"):
             if getattr(self, name) < 0:
                 raise ValueError(f"SANDBOX_{name.upper()} must not be negative")
         if self.callback_attempts < 1:

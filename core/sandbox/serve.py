@@ -82,6 +82,19 @@ def _env(name: str, fallback: object) -> object:
     type=float,
     default=lambda: _env("SANDBOX_CALLBACK_RETRY_BASE_SECONDS", 0.5),
 )
+@click.option(
+    "--slow-create-rate",
+    type=float,
+    default=lambda: _env("SANDBOX_SLOW_CREATE_RATE", 0.0),
+    help="share (0-1) of creates answered --slow-create-ms late, after acting",
+)
+@click.option("--slow-create-ms", type=int, default=lambda: _env("SANDBOX_SLOW_CREATE_MS", 0))
+@click.option(
+    "--error-after-rate",
+    type=float,
+    default=lambda: _env("SANDBOX_ERROR_AFTER_RATE", 0.0),
+    help="share (0-1) of creates answered 503 although the object was made",
+)
 def sandbox(**kwargs: object) -> None:
     """Serve the sandbox PSP simulator until stopped (docs/sandbox.md)."""
     try:

@@ -411,6 +411,30 @@ async def test_drop_callback_rate_option(env: Env) -> None:
     assert (callback["attempts"], callback["outcome"]) == (0, "dropped")
 
 
+async def test_share_faults_act_on_creates_and_the_dump_shows_the_truth(env: Env) -> None:
+    """--error-after-rate and --slow-create-rate (issue 25): a create answered late and with a
+    5xx although the payout exists; status queries are untouched; the dump lists what was made."""
+    shares = ["--error-after-rate", "1.0", "--slow-create-rate", "1.0", "--slow-create-ms", "50"]
+    hostile = SandboxProcess(["--callback-url", env.receiver.url, "--delay-seconds", "0", *shares], SECRET)
+    try:
+        await hostile.wait_ready()
+        ple = env.ple(hostile)
+        req = payout_request(9100)
+        with pytest.raises(ProviderUnavailable) as exc:
+            await env.adapter.create_payout(ple, req)
+        assert exc.value.kind == "http_5xx"
+        assert (await env.adapter.payout_status(ple, req.payout_id)).provider_reference  # it exists
+        stats = await hostile.stats()
+        assert (stats["slow_answers"], stats["injected_errors_after_acting"]) == (1, 1)
+        dump = (await hostile.http.get("/__sandbox/dump")).json()
+        (row,) = dump["payouts"]
+        assert (row["id"], row["amount"], row["submissions"]) == (req.payout_id, 9100, 1)
+        assert row["status"] in ("accepted", "completed") and row["provider_reference"]
+        assert dump["payins"] == [] and dump["refunds"] == []
+    finally:
+        await hostile.stop()
+
+
 async def test_unreachable_provider_is_connect_error() -> None:
     settings = load_settings({}, provider_connect_timeout_seconds=0.5)
     adapter = SandboxAdapter(settings, retry_base_delay=0.01)

@@ -1,0 +1,92 @@
+"""The sandbox's operator endpoints, `/__sandbox/...` (docs/sandbox.md): unsigned, never slowed or
+failed. Tests and the chaos run read the provider's truth here (`GET /__sandbox/dump`) and inject
+deterministic faults (`POST /__sandbox/faults`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.response import Response
+
+from core.sandbox.responses import BadRequest, error_response, json_response, parse_object, simulator_of
+from core.sandbox.simulator import counters
+
+
+@get("/__sandbox/health")
+async def health() -> dict[str, Any]:
+    return {"ok": True}
+
+
+@get("/__sandbox/stats")
+async def stats(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    return dict(simulator_of(request).stats)
+
+
+@post("/__sandbox/faults", status_code=200)
+async def set_faults(request: Request[Any, Any, Any]) -> Response[Any]:
+    """Deterministic fault injection for tests: fail or slow down the next N API calls."""
+    try:
+        data = parse_object(await request.body())
+        faults = request.app.state.faults
+        for name in ("fail_next", "fail_after_next", "slow_next", "slow_ms"):
+            if name in data:
+                value = data[name]
+                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                    raise BadRequest(f"{name} must be a non-negative integer")
+                faults[name] = value
+    except BadRequest as exc:
+        return error_response(400, "invalid_request", str(exc))
+    return json_response(200, dict(faults))
+
+
+@get("/__sandbox/payins/{payin_id:str}")
+async def payin_counters(request: Request[Any, Any, Any], payin_id: str) -> Response[Any]:
+    payin = simulator_of(request).payins.get(payin_id)
+    if payin is None:
+        return json_response(404, {"submissions": 0, "payins_created": 0, "provider_reference": None})
+    return json_response(200, counters(payin, "payin"))
+
+
+@get("/__sandbox/payouts/{payout_id:str}")
+async def payout_counters(request: Request[Any, Any, Any], payout_id: str) -> Response[Any]:
+    payout = simulator_of(request).payouts.get(payout_id)
+    if payout is None:
+        return json_response(404, {"submissions": 0, "payouts_created": 0, "provider_reference": None})
+    return json_response(200, counters(payout, "payout"))
+
+
+@get("/__sandbox/refunds/{refund_id:str}")
+async def refund_counters(request: Request[Any, Any, Any], refund_id: str) -> Response[Any]:
+    refund = simulator_of(request).refunds.get(refund_id)
+    if refund is None:
+        return json_response(404, {"submissions": 0, "refunds_created": 0, "provider_reference": None})
+    return json_response(200, counters(refund, "refund"))
+
+
+@get("/__sandbox/dump")
+async def dump(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Every payin, payout and refund this sandbox knows, by the gateway's id: status, amount,
+    currency, reference and how many submissions reached it. A payout or refund that only ever
+    got a 503 (outcome 56's first try) is listed with status null: nothing was made."""
+    sim = simulator_of(request)
+
+    def row(obj: Any, object_id: str) -> dict[str, Any]:
+        return {
+            "id": object_id,
+            "status": obj.status,
+            "amount": obj.amount,
+            "currency": obj.currency,
+            "provider_reference": obj.provider_reference,
+            "submissions": obj.submissions,
+        }
+
+    return {
+        "payins": [row(p, i) for i, p in sim.payins.items()],
+        "payouts": [row(p, i) for i, p in sim.payouts.items()],
+        "refunds": [row(r, i) | {"payin_id": r.payin_id} for i, r in sim.refunds.items()],
+        "stats": dict(sim.stats),
+    }
+
+
+OPERATOR_HANDLERS = (health, stats, set_faults, payin_counters, payout_counters, refund_counters, dump)
