@@ -1,45 +1,18 @@
-"""Dashboard users: scrypt password hashes (per-user salt), merchant users and admins."""
+"""Dashboard users: merchant users and admins; argon2id password hashes (core.dashboard.passwords)."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
-import os
 from typing import Any
 
+from core.dashboard.passwords import DUMMY_HASH, check_password, hash_password, needs_rehash
 from core.ids import new_id
 from core.security.text import has_control_characters
 from core.storage.postgres import sql
 
 ROLES = ("merchant", "admin")
-SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 MIN_PASSWORD = 10
 COLUMNS = "id, email, password_hash, role, merchant_id, disabled, created_at"
-
-
-def hash_password(password: str) -> str:
-    """`scrypt$n$r$p$salt$hash` (base64); the parameters travel with the hash so they can grow."""
-    salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **SCRYPT)
-    b64 = base64.b64encode
-    return f"scrypt${SCRYPT['n']}${SCRYPT['r']}${SCRYPT['p']}${b64(salt).decode()}${b64(digest).decode()}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32)
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(got, base64.b64decode(digest))
-
-
-# Verifying against this when the email is unknown keeps the answer time the same either way.
-_DUMMY_HASH = hash_password("not-a-real-password")
 
 
 async def create_user(email: str, password: str, role: str, merchant_id: str | None = None) -> dict[str, Any]:
@@ -58,11 +31,12 @@ async def create_user(email: str, password: str, role: str, merchant_id: str | N
     if await sql("SELECT id FROM dashboard_users WHERE email = {}", email):
         raise ValueError(f"a user with email {email} exists")
     user_id = new_id("usr")
+    password_hash = await asyncio.to_thread(hash_password, password)
     await sql(
         "INSERT INTO dashboard_users (id, email, password_hash, role, merchant_id) VALUES ({}, {}, {}, {}, {})",
         user_id,
         email,
-        hash_password(password),
+        password_hash,
         role,
         merchant_id,
     )
@@ -80,8 +54,14 @@ async def authenticate(email: str, password: str) -> dict[str, Any] | None:
     """The active user with this email and password, else None (same work either way)."""
     rows = await sql(f"SELECT {COLUMNS} FROM dashboard_users WHERE email = {{}}", email.strip().lower())
     user = rows[0] if rows else None
-    # scrypt is deliberately slow CPU work: keep it off the event loop.
-    ok = await asyncio.to_thread(check_password, password, user["password_hash"] if user else _DUMMY_HASH)
+    # Password hashing is deliberately slow CPU work: keep it off the event loop.
+    ok = await asyncio.to_thread(check_password, password, user["password_hash"] if user else DUMMY_HASH)
     if user is None or not ok or user["disabled"]:
         return None
+    if needs_rehash(user["password_hash"]):  # a scrypt hash becomes argon2id now that we know the password
+        await set_password_hash(user["id"], await asyncio.to_thread(hash_password, password))
     return user
+
+
+async def set_password_hash(user_id: str, password_hash: str) -> None:
+    await sql("UPDATE dashboard_users SET password_hash = {} WHERE id = {}", password_hash, user_id)
