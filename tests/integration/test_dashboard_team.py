@@ -239,3 +239,14 @@ async def test_a_reset_link_works_once_within_the_hour_and_ends_every_session(
         email,
     )
     assert rows[0]["lifetime"].total_seconds() == 3600
+
+
+async def test_a_link_token_never_reaches_a_trace(app_client: Any, spans: Any) -> None:
+    token = f"pwl_{secrets.token_urlsafe(32)}"
+    async with app_client("frontend", client_ip="10.22.6.1") as client:
+        assert (await client.get(f"/reset/{token}")).status_code == 404
+    server = [s for s in spans.get_finished_spans() if s.kind.name == "SERVER" and "/reset/" in s.name]
+    assert server, [s.name for s in spans.get_finished_spans()]
+    for span in spans.get_finished_spans():
+        assert token not in repr(dict(span.attributes or {})) and token not in span.name
+    assert "/reset/[redacted-secret]" in str(dict(server[0].attributes or {}))
