@@ -89,6 +89,10 @@ async def test_each_team_role_gets_exactly_what_the_permission_table_gives(app_c
             assert (await sign_in(client, user["email"])).status_code == 303
             for path in ("/", "/payins", "/keys", "/webhooks", "/ledger", "/settings/whitelist"):
                 assert (await client.get(path)).status_code == 200, (team_role, path)
+            shown = {path: (await client.get(path)).text for path in ("/keys", "/webhooks", "/settings/whitelist")}
+            assert ("Create a key" in shown["/keys"]) is keys_ok, team_role  # pages hide what the role cannot do
+            assert ("Rotate the signing secret" in shown["/webhooks"]) is keys_ok, team_role
+            assert ("Save whitelist" in shown["/settings/whitelist"]) is whitelist_ok, team_role
             nav = (await client.get("/")).text
             assert ('href="/team"' in nav) is team_ok, team_role
             created = await post_form(client, "/keys", "/keys")
