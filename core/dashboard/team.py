@@ -77,7 +77,11 @@ async def change_role(
     user = await _target(merchant_id, user_id, acting)
     if user["team_role"] == team_role:
         return
-    await sql("UPDATE dashboard_users SET team_role = {} WHERE id = {}", team_role, user_id)
+    changed = await sql(
+        "UPDATE dashboard_users SET team_role = {} WHERE id = {} AND team_role = {} RETURNING id",
+        *(team_role, user_id, user["team_role"]),
+    )
+    _unchanged_meanwhile(changed)
     details = {"user_id": user_id, "from": user["team_role"], "to": team_role}
     await _audit(res, actor, "team.role_changed", merchant_id, details)
 
@@ -89,13 +93,23 @@ async def set_disabled(
     user = await _target(merchant_id, user_id, acting)
     if user["disabled"] == disabled:
         return
-    await sql(
-        "UPDATE dashboard_users SET disabled = {}, session_epoch = session_epoch + 1 WHERE id = {}", disabled, user_id
+    changed = await sql(
+        "UPDATE dashboard_users SET disabled = {}, session_epoch = session_epoch + 1"
+        " WHERE id = {} AND disabled = {} AND team_role = {} RETURNING id",
+        *(disabled, user_id, user["disabled"], user["team_role"]),
     )
+    _unchanged_meanwhile(changed)
     if disabled:
         await password_links.void(user_id)
     action = "team.member_disabled" if disabled else "team.member_enabled"
     await _audit(res, actor, action, merchant_id, {"user_id": user_id})
+
+
+def _unchanged_meanwhile(updated: list[dict[str, Any]]) -> None:
+    # The rules were checked on the row as read; the update applies only to that same row state,
+    # so a concurrent change (say, the member made an owner) cannot slip past them.
+    if not updated:
+        raise TeamError(409, "This member was changed meanwhile. Reload the page and try again.")
 
 
 async def _audit(res: Resources, actor: Actor, action: str, merchant_id: str, details: dict[str, Any]) -> None:
