@@ -28,6 +28,7 @@ class Session:
     email: str | None = None
     role: str | None = None
     merchant_id: str | None = None
+    epoch: int = 0  # the user's session_epoch at sign-in: a newer one ends this session
 
     @property
     def signed_in(self) -> bool:
@@ -43,6 +44,7 @@ async def new_session(redis: Redis, user: dict[str, Any] | None = None) -> Sessi
     if user is not None:
         session.user_id, session.email = user["id"], user["email"]
         session.role, session.merchant_id = user["role"], user["merchant_id"]
+        session.epoch = user["session_epoch"]
     await redis.set(_key(session.id), orjson.dumps(asdict(session)), ex=lifetime(session))
     return session
 

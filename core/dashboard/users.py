@@ -1,71 +1,66 @@
-"""Dashboard users: scrypt password hashes (per-user salt), merchant users and admins."""
+"""Dashboard users: merchant users (each with a team role) and platform admins; argon2id password
+hashes (core.dashboard.passwords). An invited user has no password until it uses its link."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
-import os
 from typing import Any
 
+from core.dashboard.passwords import DUMMY_HASH, check_password, hash_password, needs_rehash
+from core.dashboard.permissions import TEAM_ROLES
 from core.ids import new_id
 from core.security.text import has_control_characters
 from core.storage.postgres import sql
 
 ROLES = ("merchant", "admin")
-SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 MIN_PASSWORD = 10
-COLUMNS = "id, email, password_hash, role, merchant_id, disabled, created_at"
+COLUMNS = "id, email, password_hash, role, team_role, merchant_id, disabled, session_epoch, created_at"
 
 
-def hash_password(password: str) -> str:
-    """`scrypt$n$r$p$salt$hash` (base64); the parameters travel with the hash so they can grow."""
-    salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **SCRYPT)
-    b64 = base64.b64encode
-    return f"scrypt${SCRYPT['n']}${SCRYPT['r']}${SCRYPT['p']}${b64(salt).decode()}${b64(digest).decode()}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32)
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(got, base64.b64decode(digest))
-
-
-# Verifying against this when the email is unknown keeps the answer time the same either way.
-_DUMMY_HASH = hash_password("not-a-real-password")
-
-
-async def create_user(email: str, password: str, role: str, merchant_id: str | None = None) -> dict[str, Any]:
-    """ValueError on bad input (role, merchant for a merchant user, short password, taken email)."""
+def normal_email(email: str) -> str:
+    """The stored form of an address; ValueError when it is not one."""
     email = email.strip(" ").lower()
     if "@" not in email or len(email) > 254 or has_control_characters(email) or any(c.isspace() for c in email):
         raise ValueError("email must be an address")
+    return email
+
+
+def check_new_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"password must be at least {MIN_PASSWORD} characters")
+
+
+async def create_user(
+    email: str, password: str | None, role: str, merchant_id: str | None = None, team_role: str | None = None
+) -> dict[str, Any]:
+    """ValueError on bad input (role, merchant for a merchant user, short password, taken email).
+
+    A merchant user is its team's `owner` unless `team_role` says otherwise; `password=None` makes
+    an invited user who cannot sign in until a password link sets one."""
+    email = normal_email(email)
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if (role == "merchant") != bool(merchant_id):
         raise ValueError("a merchant user needs --merchant; an admin has none")
-    if len(password) < MIN_PASSWORD:
-        raise ValueError(f"password must be at least {MIN_PASSWORD} characters")
+    if role == "merchant":
+        team_role = team_role or "owner"
+        if team_role not in TEAM_ROLES:
+            raise ValueError(f"team role must be one of {', '.join(TEAM_ROLES)}")
+    elif team_role is not None:
+        raise ValueError("an admin has no team role")
+    if password is not None:
+        check_new_password(password)
     if merchant_id and not await sql("SELECT id FROM merchants WHERE id = {}", merchant_id):
         raise ValueError(f"no merchant {merchant_id}")
-    if await sql("SELECT id FROM dashboard_users WHERE email = {}", email):
-        raise ValueError(f"a user with email {email} exists")
     user_id = new_id("usr")
-    await sql(
-        "INSERT INTO dashboard_users (id, email, password_hash, role, merchant_id) VALUES ({}, {}, {}, {}, {})",
-        user_id,
-        email,
-        hash_password(password),
-        role,
-        merchant_id,
+    password_hash = await asyncio.to_thread(hash_password, password) if password is not None else None
+    inserted = await sql(
+        "INSERT INTO dashboard_users (id, email, password_hash, role, team_role, merchant_id)"
+        " VALUES ({}, {}, {}, {}, {}, {}) ON CONFLICT (email) DO NOTHING RETURNING id",
+        *(user_id, email, password_hash, role, team_role, merchant_id),
     )
+    if not inserted:  # also under a race: the unique email decides, never a 500
+        raise ValueError(f"a user with email {email} exists")
     user = await get_user(user_id)
     assert user is not None
     return user
@@ -76,12 +71,23 @@ async def get_user(user_id: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+async def user_by_email(email: str) -> dict[str, Any] | None:
+    rows = await sql(f"SELECT {COLUMNS} FROM dashboard_users WHERE email = {{}}", email.strip().lower())
+    return rows[0] if rows else None
+
+
 async def authenticate(email: str, password: str) -> dict[str, Any] | None:
     """The active user with this email and password, else None (same work either way)."""
-    rows = await sql(f"SELECT {COLUMNS} FROM dashboard_users WHERE email = {{}}", email.strip().lower())
-    user = rows[0] if rows else None
-    # scrypt is deliberately slow CPU work: keep it off the event loop.
-    ok = await asyncio.to_thread(check_password, password, user["password_hash"] if user else _DUMMY_HASH)
-    if user is None or not ok or user["disabled"]:
+    user = await user_by_email(email)
+    stored = user["password_hash"] if user and user["password_hash"] else DUMMY_HASH
+    # Password hashing is deliberately slow CPU work: keep it off the event loop.
+    ok = await asyncio.to_thread(check_password, password, stored)
+    if user is None or not user["password_hash"] or not ok or user["disabled"]:
         return None
+    if needs_rehash(stored):  # a scrypt hash becomes argon2id now that we know the password
+        await sql(
+            "UPDATE dashboard_users SET password_hash = {} WHERE id = {}",
+            await asyncio.to_thread(hash_password, password),
+            user["id"],
+        )
     return user

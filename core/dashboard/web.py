@@ -21,6 +21,7 @@ from litestar.response import Redirect
 from core.dashboard import sessions
 from core.dashboard.branding import Branding, branding_for
 from core.dashboard.money import UNCHARGED, format_money
+from core.dashboard.permissions import allowed
 from core.dashboard.tables import label_table_cells
 from core.dashboard.users import get_user
 from core.errors import ApiError
@@ -82,6 +83,7 @@ class Page:
         self.resources = resources
         self.session = session
         self.new_cookie: str | None = None
+        self.user: dict[str, Any] | None = None  # the signed-in user's current row (team role, ...)
 
     @property
     def merchant_id(self) -> str:
@@ -111,6 +113,7 @@ class Page:
                 session=self.session,
                 path=self.request.url.path,
                 csp_nonce=nonce,
+                can=self.can,
                 **context,
             )
         )
@@ -120,6 +123,10 @@ class Page:
         )
         self._set_cookie(response)
         return response
+
+    def can(self, need: str) -> bool:
+        """May the signed-in merchant user do `need` (core/dashboard/permissions.py)?"""
+        return self.user is not None and allowed(self.user["team_role"], need)
 
     def _set_cookie(self, response: Response[Any]) -> None:
         if self.new_cookie is not None and self.session is not None:
@@ -174,18 +181,24 @@ async def any_visitor(request: Request[Any, Any, Any], resources: Resources) -> 
     return page
 
 
-async def signed_in(request: Request[Any, Any, Any], resources: Resources, *, role: str = "merchant") -> Page:
-    """The signed-in user's page context; redirects to sign-in, refuses (403) the wrong role."""
+async def signed_in(
+    request: Request[Any, Any, Any], resources: Resources, *, role: str = "merchant", need: str = "dashboard:read"
+) -> Page:
+    """The signed-in user's page context; redirects to sign-in, refuses (403) the wrong role or a
+    merchant user whose team role lacks `need` in the permission table (core/dashboard/permissions.py)."""
     session = await sessions.load_session(resources.redis, request.cookies.get(sessions.COOKIE))
     if session is None or not session.signed_in:
         raise SignInRequired()
     user = await get_user(str(session.user_id))
-    if user is None or user["disabled"]:  # disabling a user ends their sessions at the next click
+    # Disabling a user or resetting its password ends its sessions (at their next click).
+    if user is None or user["disabled"] or user["session_epoch"] != session.epoch:
         await sessions.end_session(resources.redis, session.id)
         raise SignInRequired()
-    if session.role != role:
+    page = Page(request, resources, session)
+    page.user = user
+    if session.role != role or (role == "merchant" and not page.can(need)):
         raise PageError(403, "This page is not available to your account.")
-    return Page(request, resources, session)
+    return page
 
 
 def _error_page(request: Request[Any, Any, Any], status: int, message: str) -> Response[Any]:

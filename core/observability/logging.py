@@ -35,8 +35,8 @@ _TEXT_SECRET_PAIR = re.compile(
     re.I,
 )
 _BEARER = re.compile(r"\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}", re.I)
-# Our own secret formats (core.security.crypto.new_secret): sk_…, whsec_…, gwadm_… with 43 chars.
-_OWN_SECRET = re.compile(r"\b(?:sk|whsec|gwadm)_[A-Za-z0-9_-]{20,}")
+# Our own secret formats (core.security.crypto.new_secret): sk_…, whsec_…, gwadm_…, pwl_… with 43 chars.
+_OWN_SECRET = re.compile(r"\b(?:sk|whsec|gwadm|pwl)_[A-Za-z0-9_-]{20,}")
 # HMAC-SHA1/256/512 in hex (a 32-hex trace id is shorter and stays readable).
 _HEX_SIGNATURE = re.compile(r"\b(?:v\d=)?[0-9a-fA-F]{40,}\b")
 # Account and card numbers: 9 to 19 digits in a row, or card-style groups of 4 separated by single

@@ -28,6 +28,8 @@ from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
 
+from core.observability.logging import redact_text
+
 log = structlog.get_logger("tracing")
 ORIGIN_TTL_SECONDS = 2 * 24 * 3600  # callbacks come within a payin's life; payouts within their polling
 _ORIGIN_KEY = "gw:trace-origin:{}"
@@ -151,7 +153,21 @@ async def name_server_span(message: dict[str, Any], scope: dict[str, Any]) -> No
             span.set_attribute("gateway.function", function)
 
 
+_URL_ATTRIBUTES = ("http.target", "http.url", "url.path", "url.full")
+
+
+def _redact_url_attributes(span: trace.Span) -> None:
+    # The ASGI instrumentation records the raw path; a one-time link carries its secret there
+    # (`/reset/pwl_…`, core/dashboard/password_links.py). The log redaction's rules apply here too.
+    recorded = getattr(span, "attributes", None) or {}
+    for key in _URL_ATTRIBUTES:
+        value = recorded.get(key)
+        if isinstance(value, str) and (clean := redact_text(value)) != value:
+            span.set_attribute(key, clean)
+
+
 def _bind_trace_ids(span: trace.Span, scope: dict[str, Any]) -> None:
+    _redact_url_attributes(span)
     # Bound for the request's lifetime so its last log line (after the span ends) carries them.
     context = span.get_span_context()
     if context.is_valid:

@@ -15,7 +15,7 @@ ROLE = "frontend"
 
 @post("/keys", exception_handlers=PAGE_ERRORS, include_in_schema=False)
 async def key_create(request: Request[Any, Any, Any], resources: NamedDependency[Resources]) -> Response[Any]:
-    page = await signed_in(request, resources)
+    page = await signed_in(request, resources, need="keys:write")
     await page.form()
     created, error, status = None, None, 201
     try:

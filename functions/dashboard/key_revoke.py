@@ -17,7 +17,7 @@ ROLE = "frontend"
 async def key_revoke(
     key_id: FromPath[str], request: Request[Any, Any, Any], resources: NamedDependency[Resources]
 ) -> Response[Any]:
-    page = await signed_in(request, resources)
+    page = await signed_in(request, resources, need="keys:write")
     await page.form()
     await revoke_api_key(resources, page.merchant_id, key_id, page.actor)
     return page.redirect("/keys")

@@ -29,7 +29,7 @@ SHOWN = {  # refusals the merchant can act on; anything else is the error page
 async def refund_create(
     payin_id: FromPath[str], request: Request[Any, Any, Any], resources: NamedDependency[Resources]
 ) -> Response[Any]:
-    page = await signed_in(request, resources)
+    page = await signed_in(request, resources, need="refunds:write")
     form = await page.form()
     payin = await get_payin(resources, page.merchant_id, payin_id)  # 404 page for another merchant's
     try:

@@ -16,4 +16,4 @@ async def signin_form(request: Request[Any, Any, Any], resources: NamedDependenc
     page = await any_visitor(request, resources)
     if page.session is not None and page.session.signed_in:
         return page.redirect("/manage/merchants" if page.session.role == "admin" else "/")
-    return page.render("signin.html")
+    return page.render("signin.html", password_set=request.query_params.get("password") == "set")

@@ -16,7 +16,7 @@ ROLE = "frontend"
 
 @post("/webhooks/endpoint", exception_handlers=PAGE_ERRORS, include_in_schema=False)
 async def webhook_endpoint(request: Request[Any, Any, Any], resources: NamedDependency[Resources]) -> Response[Any]:
-    page = await signed_in(request, resources)
+    page = await signed_in(request, resources, need="webhooks:write")
     form = await page.form()
     try:
         await update_merchant(

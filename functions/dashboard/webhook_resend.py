@@ -17,7 +17,7 @@ ROLE = "frontend"
 async def webhook_resend(
     delivery_id: FromPath[str], request: Request[Any, Any, Any], resources: NamedDependency[Resources]
 ) -> Response[Any]:
-    page = await signed_in(request, resources)
+    page = await signed_in(request, resources, need="webhooks:write")
     await page.form()
     await retry_delivery(resources, page.merchant_id, delivery_id, ip=page.ip or None)
     return page.redirect("/webhooks?done=resent")

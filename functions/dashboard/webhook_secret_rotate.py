@@ -17,7 +17,7 @@ ROLE = "frontend"
 async def webhook_secret_rotate(
     request: Request[Any, Any, Any], resources: NamedDependency[Resources]
 ) -> Response[Any]:
-    page = await signed_in(request, resources)
+    page = await signed_in(request, resources, need="webhooks:write")
     await page.form()
     rotated = await rotate_webhook_secret(resources, page.merchant_id, page.actor)
     return page.render("webhooks.html", **await webhooks_context(page, new_secret=rotated["webhook_secret"]))

@@ -15,7 +15,7 @@ ROLE = "frontend"
 
 @post("/settings/whitelist", exception_handlers=PAGE_ERRORS, include_in_schema=False)
 async def whitelist_update(request: Request[Any, Any, Any], resources: NamedDependency[Resources]) -> Response[Any]:
-    page = await signed_in(request, resources)
+    page = await signed_in(request, resources, need="whitelist:write")
     form = await page.form()
     text = form.get("entries", "")
     entries = [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
