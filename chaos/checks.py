@@ -58,7 +58,7 @@ async def run_checks(sandbox_url: str, drain_seconds: int) -> dict[str, Any]:
         left = await drain(res, drain_seconds)
         drained_in = round(time.monotonic() - started, 1)
         problems += [f"not drained: {k} = {v}" for k, v in left.items() if v]
-        problems += [f"ledger: {p}" for p in await ledger.verify_ledger()]
+        problems += [f"ledger: {p}" for p in await ledger.verify_ledger(res.db)]
         db = res.mongo.db
         payins = await db.payins.find({}).to_list(None)
         payouts = await db.payouts.find({}).to_list(None)
@@ -85,7 +85,7 @@ async def run_checks(sandbox_url: str, drain_seconds: int) -> dict[str, Any]:
                 counters = (await client.get(f"/__sandbox/payouts/{doc['_id']}")).json()
                 if counters.get("payouts_created", 0) > 1:
                     problems.append(f"{doc['_id']} paid {counters['payouts_created']} times")
-        problems += await _balances_add_up(payins, payouts)
+        problems += await _balances_add_up(res.db, payins, payouts)
         problems += await _reconcile(res)
         totals = {
             "payins": _count(payins),
@@ -107,7 +107,7 @@ def _count(docs: list[dict[str, Any]]) -> dict[str, int]:
     return dict(out)
 
 
-async def _balances_add_up(payins: list[dict[str, Any]], payouts: list[dict[str, Any]]) -> list[str]:
+async def _balances_add_up(db: Any, payins: list[dict[str, Any]], payouts: list[dict[str, Any]]) -> list[str]:
     """Each merchant's money equals funding + paid payins - live payouts; reserved = open payouts."""
     from core import ledger
 
@@ -124,7 +124,7 @@ async def _balances_add_up(payins: list[dict[str, Any]], payouts: list[dict[str,
             expected[p["merchant_id"]][0] -= total
     problems = []
     for merchant_id, (available, reserved) in expected.items():
-        row = next(iter(await ledger.merchant_balances(merchant_id)), {"available": 0, "reserved": 0})
+        row = next(iter(await ledger.merchant_balances(db, merchant_id)), {"available": 0, "reserved": 0})
         if (row["available"], row["reserved"]) != (available, reserved):
             problems.append(
                 f"{merchant_id}: ledger {row['available']}/{row['reserved']}, documents say {available}/{reserved}"

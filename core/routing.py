@@ -20,7 +20,7 @@ from core.resources import Resources
 from core.security.crypto import keyring_for
 from core.security.dev_secrets import check_ple_changes, check_provider_secret, new_provider_secret
 from core.security.text import check_text, check_url_text
-from core.storage.postgres import engine, sql
+from core.storage.postgres import Handle
 from core.timeutil import iso
 
 PLE_COLUMNS = "id, provider, name, currency, base_url, credentials_enc, fee_schedule, active, created_at, updated_at"
@@ -80,7 +80,7 @@ async def create_ple(
     secret = new_provider_secret() if secret is None else check_provider_secret(secret)
     ple_id = new_id("ple")
     enc = keyring_for(res.settings.secrets_master_keys).encrypt(secret, f"ples:{ple_id}")
-    await sql(
+    await res.db.sql(
         "INSERT INTO ples (id, provider, name, currency, base_url, credentials_enc, fee_schedule)"
         " VALUES ({}, {}, {}, {}, {}, {}, {}::jsonb)",
         ple_id,
@@ -93,28 +93,29 @@ async def create_ple(
     )
     await audit.record(
         res.mongo,
+        res.db,
         actor=actor,
         action="ple.created",
         target=ple_id,
         details={"provider": provider, "name": name, "currency": currency, "base_url": base_url},
     )
-    created = await get_ple(ple_id)
+    created = await get_ple(res.db, ple_id)
     return {**created, "secret": secret} if generated else created
 
 
-async def _fetch(ple_id: str) -> dict[str, Any]:
-    rows = await sql(f"SELECT {PLE_COLUMNS} FROM ples WHERE id = {{}}", ple_id)
+async def _fetch(db: Handle, ple_id: str) -> dict[str, Any]:
+    rows = await db.sql(f"SELECT {PLE_COLUMNS} FROM ples WHERE id = {{}}", ple_id)
     if not rows:
         raise not_found("ple")
     return _row(rows[0])
 
 
-async def get_ple(ple_id: str) -> dict[str, Any]:
-    return public_ple(await _fetch(ple_id))
+async def get_ple(db: Handle, ple_id: str) -> dict[str, Any]:
+    return public_ple(await _fetch(db, ple_id))
 
 
-async def list_ples(limit: int, starting_after: str | None) -> tuple[list[dict[str, Any]], bool]:
-    rows = await sql(
+async def list_ples(db: Handle, limit: int, starting_after: str | None) -> tuple[list[dict[str, Any]], bool]:
+    rows = await db.sql(
         f"SELECT {PLE_COLUMNS} FROM ples WHERE ({{}}::text IS NULL OR id < {{}}) ORDER BY id DESC LIMIT {{}}",
         starting_after,
         starting_after,
@@ -125,7 +126,7 @@ async def list_ples(limit: int, starting_after: str | None) -> tuple[list[dict[s
 
 async def update_ple(res: Resources, ple_id: str, changes: dict[str, Any], actor: str) -> dict[str, Any]:
     check_ple_changes(changes)  # every door (admin API, dashboard, CLI) refuses a well-known secret
-    before = await _fetch(ple_id)
+    before = await _fetch(res.db, ple_id)
     sets, args = [], []
     if "fee_schedule" in changes:
         changes["fee_schedule"] = _check(before["provider"], before["currency"], changes["fee_schedule"])
@@ -138,10 +139,10 @@ async def update_ple(res: Resources, ple_id: str, changes: dict[str, Any], actor
         sets.append("credentials_enc = {}")
         args.append(keyring_for(res.settings.secrets_master_keys).encrypt(changes["secret"], f"ples:{ple_id}"))
     if sets:
-        await sql(f"UPDATE ples SET {', '.join(sets)}, updated_at = now() WHERE id = {{}}", *args, ple_id)
+        await res.db.sql(f"UPDATE ples SET {', '.join(sets)}, updated_at = now() WHERE id = {{}}", *args, ple_id)
         shown = {k: ("[rotated]" if k == "secret" else v) for k, v in changes.items()}
-        await audit.record(res.mongo, actor=actor, action="ple.updated", target=ple_id, details=shown)
-    return await get_ple(ple_id)
+        await audit.record(res.mongo, res.db, actor=actor, action="ple.updated", target=ple_id, details=shown)
+    return await get_ple(res.db, ple_id)
 
 
 async def set_routes(
@@ -156,25 +157,27 @@ async def set_routes(
         if (direction, method) in seen:
             raise ApiError("validation_error", f"{direction}/{method} is routed twice", param=f"{i}.method")
         seen.add((direction, method))
-        await _fetch(route["ple_id"])
-    async with engine().transaction():
-        if not await sql("SELECT id FROM merchants WHERE id = {} FOR UPDATE", merchant_id):
+        await _fetch(res.db, route["ple_id"])
+    async with res.db.transaction() as tx:
+        if not await tx.sql("SELECT id FROM merchants WHERE id = {} FOR UPDATE", merchant_id):
             raise not_found("merchant")
-        await sql("DELETE FROM merchant_routes WHERE merchant_id = {}", merchant_id)
+        await tx.sql("DELETE FROM merchant_routes WHERE merchant_id = {}", merchant_id)
         for route in routes:
-            await sql(
+            await tx.sql(
                 "INSERT INTO merchant_routes (merchant_id, direction, method, ple_id) VALUES ({}, {}, {}, {})",
                 merchant_id,
                 route["direction"],
                 route["method"],
                 route["ple_id"],
             )
-    await audit.record(res.mongo, actor=actor, action="routes.updated", target=merchant_id, details={"routes": routes})
-    return await routes_of(merchant_id)
+    await audit.record(
+        res.mongo, res.db, actor=actor, action="routes.updated", target=merchant_id, details={"routes": routes}
+    )
+    return await routes_of(res.db, merchant_id)
 
 
-async def routes_of(merchant_id: str) -> list[dict[str, str]]:
-    return await sql(
+async def routes_of(db: Handle, merchant_id: str) -> list[dict[str, str]]:
+    return await db.sql(
         "SELECT direction, method, ple_id FROM merchant_routes WHERE merchant_id = {} ORDER BY direction, method",
         merchant_id,
     )
@@ -191,7 +194,7 @@ async def resolve_route(
     res: Resources, merchant_id: str, direction: str, method: str
 ) -> tuple[PleConfig, dict[str, Any]]:
     """The PLE a merchant's request goes to and that PLE's fee plan for it; 422 `no_route`."""
-    rows = await sql(
+    rows = await res.db.sql(
         f"SELECT {', '.join('p.' + c.strip() for c in PLE_COLUMNS.split(','))} FROM merchant_routes r"
         " JOIN ples p ON p.id = r.ple_id WHERE r.merchant_id = {} AND r.direction = {} AND r.method = {}"
         " AND p.active",
@@ -216,11 +219,11 @@ def ple_config(res: Resources, row: dict[str, Any]) -> PleConfig:
 
 
 async def ple_config_by_id(res: Resources, ple_id: str) -> PleConfig:
-    return ple_config(res, await _fetch(ple_id))
+    return ple_config(res, await _fetch(res.db, ple_id))
 
 
-async def active_ples(provider: str | None = None) -> list[dict[str, Any]]:
-    rows = await sql(
+async def active_ples(db: Handle, provider: str | None = None) -> list[dict[str, Any]]:
+    rows = await db.sql(
         f"SELECT {PLE_COLUMNS} FROM ples WHERE active AND ({{}}::text IS NULL OR provider = {{}}) ORDER BY id",
         provider,
         provider,

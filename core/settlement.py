@@ -25,7 +25,7 @@ from core.ids import new_id
 from core.ledger import settle_provider_fees as post_settlement
 from core.ledger.amounts import fees_payable
 from core.resources import Resources
-from core.storage.postgres import engine, sql
+from core.storage.postgres import Handle
 from core.timeutil import iso, utcnow
 
 log = structlog.get_logger("settlement")
@@ -70,17 +70,17 @@ def public_settlement(row: dict[str, Any], *, skipped: bool = False) -> dict[str
     }
 
 
-async def _ple(ple_id: str) -> dict[str, Any]:
-    rows = await sql("SELECT id, currency FROM ples WHERE id = {}", ple_id)
+async def _ple(db: Handle, ple_id: str) -> dict[str, Any]:
+    rows = await db.sql("SELECT id, currency FROM ples WHERE id = {}", ple_id)
     if not rows:
         raise not_found("ple")
     return rows[0]
 
 
-async def accrued_total(ple_id: str, day: date, currency: str) -> int:
+async def accrued_total(db: Handle, ple_id: str, day: date, currency: str) -> int:
     """Provider fees accrued to the PLE on that UTC day (sum of accrual credits to fees_payable)."""
     start, end = day_bounds(day)
-    rows = await sql(
+    rows = await db.sql(
         "SELECT COALESCE(SUM(p.amount), 0)::bigint AS total FROM journal_entries e"
         " JOIN postings p ON p.entry_id = e.id AND p.account_code = {} AND p.currency = {}"
         " WHERE e.kind = 'provider_fee_accrued' AND e.created_at >= {} AND e.created_at < {}",
@@ -104,12 +104,12 @@ async def settle_ple_fees(
     today = utcnow().date()
     if settled_day > today or (settled_day == today and not allow_open_day):
         raise ApiError("validation_error", "only a UTC day that has ended can be settled", param="date")
-    ple = await _ple(ple_id)
+    ple = await _ple(res.db, ple_id)
     currency = ple["currency"].strip()
-    total = await accrued_total(ple_id, settled_day, currency)
+    total = await accrued_total(res.db, ple_id, settled_day, currency)
     settlement_id = new_id("stl")
-    async with engine().transaction():
-        inserted = await sql(
+    async with res.db.transaction() as tx:
+        inserted = await tx.sql(
             "INSERT INTO settlements (id, ple_id, date, currency, total) VALUES ({}, {}, {}, {}, {})"
             f" ON CONFLICT (ple_id, date, currency) DO NOTHING RETURNING {SETTLEMENT_COLUMNS}",
             settlement_id,
@@ -119,14 +119,14 @@ async def settle_ple_fees(
             total,
         )
         if inserted:
-            entry = await post_settlement(ple_id, settled_day, currency, total, settlement_id)
+            entry = await post_settlement(tx, ple_id, settled_day, currency, total, settlement_id)
             row = inserted[0]
             if entry is not None:
-                await sql("UPDATE settlements SET entry_id = {} WHERE id = {}", entry.id, settlement_id)
+                await tx.sql("UPDATE settlements SET entry_id = {} WHERE id = {}", entry.id, settlement_id)
                 row["entry_id"] = entry.id
     skipped = not inserted
     if skipped:
-        existing = await sql(
+        existing = await res.db.sql(
             f"SELECT {SETTLEMENT_COLUMNS} FROM settlements WHERE ple_id = {{}} AND date = {{}} AND currency = {{}}",
             ple_id,
             settled_day,
@@ -143,6 +143,7 @@ async def settle_ple_fees(
     )
     await audit.record(
         res.mongo,
+        res.db,
         actor=actor,
         action=f"settlement.{outcome}",
         target=row["id"],
@@ -152,10 +153,10 @@ async def settle_ple_fees(
 
 
 async def list_settlements(
-    limit: int, starting_after: str | None, ple_id: str | None = None, day: date | None = None
+    db: Handle, limit: int, starting_after: str | None, ple_id: str | None = None, day: date | None = None
 ) -> tuple[list[dict[str, Any]], bool]:
     """Newest first (ids sort by creation time)."""
-    rows = await sql(
+    rows = await db.sql(
         f"SELECT {SETTLEMENT_COLUMNS} FROM settlements"
         " WHERE ({}::text IS NULL OR id < {}) AND ({}::text IS NULL OR ple_id = {})"
         " AND ({}::date IS NULL OR date = {}) ORDER BY id DESC LIMIT {}",
@@ -174,9 +175,9 @@ async def settlement_report_rows(res: Resources, ple_id: str, day: date | str) -
     """The transactions whose provider fee accrued to the PLE that day (what its settlement
     sums), oldest accrual first; `provider_fee` is the accrued amount from the ledger."""
     report_day = parse_day(day)
-    await _ple(ple_id)
+    await _ple(res.db, ple_id)
     start, end = day_bounds(report_day)
-    accruals = await sql(
+    accruals = await res.db.sql(
         "SELECT e.transaction_id, p.amount, p.currency FROM journal_entries e"
         " JOIN postings p ON p.entry_id = e.id AND p.account_code = {}"
         " WHERE e.kind = 'provider_fee_accrued' AND e.created_at >= {} AND e.created_at < {} ORDER BY e.id",
@@ -229,5 +230,5 @@ def report_csv(rows: list[dict[str, Any]]) -> str:
 
 async def settled_count(res: Resources) -> int:
     """How many settlements are stored: gateway_settlements_total (core.observability.figures)."""
-    rows = await sql("SELECT count(*) AS n FROM settlements")
+    rows = await res.db.sql("SELECT count(*) AS n FROM settlements")
     return int(rows[0]["n"])

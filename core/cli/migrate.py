@@ -22,7 +22,7 @@ def migrate(as_json: bool) -> None:
     settings = cli_settings()
 
     async def run() -> dict[str, Any]:
-        applied = await postgres.migrate()
+        applied = await postgres.migrate(settings.database_url)
         mongo = Mongo(settings.mongo_url, settings.mongo_database)
         try:
             await mongo.ensure_indexes()

@@ -27,7 +27,7 @@ def create(email: str, role: str, merchant_id: str | None, password: str, as_jso
     settings = cli_settings()
 
     async def work(res: Any) -> dict[str, Any]:
-        created = await create_user(email, password, role, merchant_id)
+        created = await create_user(res.db, email, password, role, merchant_id)
         return {k: created[k] for k in ("id", "email", "role", "merchant_id")}
 
     try:

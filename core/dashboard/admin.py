@@ -12,9 +12,9 @@ from core.routing import list_ples, routes_of
 
 
 async def merchant_context(page: Page, merchant_id: str, **extra: Any) -> dict[str, Any]:
-    merchant = await get_merchant(merchant_id)
-    routes = {(r["direction"], r["method"]): r["ple_id"] for r in await routes_of(merchant_id)}
-    ples, _ = await list_ples(100, None)
+    merchant = await get_merchant(page.resources.db, merchant_id)
+    routes = {(r["direction"], r["method"]): r["ple_id"] for r in await routes_of(page.resources.db, merchant_id)}
+    ples, _ = await list_ples(page.resources.db, 100, None)
     return {
         "m": merchant,
         "routes": routes,
@@ -40,8 +40,8 @@ async def settlements_context(page: Page, **extra: Any) -> dict[str, Any]:
     from core.settlement import list_settlements, previous_utc_day
 
     after = (page.request.query_params.get("starting_after") or "").strip()[:64] or None
-    rows, has_more = await list_settlements(50, after)
-    ples, _ = await list_ples(100, None)
+    rows, has_more = await list_settlements(page.resources.db, 50, after)
+    ples, _ = await list_ples(page.resources.db, 100, None)
     return {
         "settlements": rows,
         "has_more": has_more,

@@ -31,7 +31,7 @@ async def overview(res: Resources, merchant_id: str, now: datetime | None = None
     now = now or datetime.now(UTC)
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     since = today - timedelta(days=DAYS - 1)
-    out: dict[str, Any] = {"balances": await merchant_balances(merchant_id)}
+    out: dict[str, Any] = {"balances": await merchant_balances(res.db, merchant_id)}
     daily: dict[str, int] = {(since + timedelta(days=i)).strftime("%Y-%m-%d"): 0 for i in range(DAYS)}
     for kind in ("payins", "payouts"):
         docs = (

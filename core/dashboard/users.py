@@ -11,7 +11,7 @@ from typing import Any
 
 from core.ids import new_id
 from core.security.text import has_control_characters
-from core.storage.postgres import sql
+from core.storage.postgres import Handle
 
 ROLES = ("merchant", "admin")
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -42,7 +42,9 @@ def check_password(password: str, stored: str) -> bool:
 _DUMMY_HASH = hash_password("not-a-real-password")
 
 
-async def create_user(email: str, password: str, role: str, merchant_id: str | None = None) -> dict[str, Any]:
+async def create_user(
+    db: Handle, email: str, password: str, role: str, merchant_id: str | None = None
+) -> dict[str, Any]:
     """ValueError on bad input (role, merchant for a merchant user, short password, taken email)."""
     email = email.strip(" ").lower()
     if "@" not in email or len(email) > 254 or has_control_characters(email) or any(c.isspace() for c in email):
@@ -53,12 +55,12 @@ async def create_user(email: str, password: str, role: str, merchant_id: str | N
         raise ValueError("a merchant user needs --merchant; an admin has none")
     if len(password) < MIN_PASSWORD:
         raise ValueError(f"password must be at least {MIN_PASSWORD} characters")
-    if merchant_id and not await sql("SELECT id FROM merchants WHERE id = {}", merchant_id):
+    if merchant_id and not await db.sql("SELECT id FROM merchants WHERE id = {}", merchant_id):
         raise ValueError(f"no merchant {merchant_id}")
-    if await sql("SELECT id FROM dashboard_users WHERE email = {}", email):
+    if await db.sql("SELECT id FROM dashboard_users WHERE email = {}", email):
         raise ValueError(f"a user with email {email} exists")
     user_id = new_id("usr")
-    await sql(
+    await db.sql(
         "INSERT INTO dashboard_users (id, email, password_hash, role, merchant_id) VALUES ({}, {}, {}, {}, {})",
         user_id,
         email,
@@ -66,19 +68,19 @@ async def create_user(email: str, password: str, role: str, merchant_id: str | N
         role,
         merchant_id,
     )
-    user = await get_user(user_id)
+    user = await get_user(db, user_id)
     assert user is not None
     return user
 
 
-async def get_user(user_id: str) -> dict[str, Any] | None:
-    rows = await sql(f"SELECT {COLUMNS} FROM dashboard_users WHERE id = {{}}", user_id)
+async def get_user(db: Handle, user_id: str) -> dict[str, Any] | None:
+    rows = await db.sql(f"SELECT {COLUMNS} FROM dashboard_users WHERE id = {{}}", user_id)
     return rows[0] if rows else None
 
 
-async def authenticate(email: str, password: str) -> dict[str, Any] | None:
+async def authenticate(db: Handle, email: str, password: str) -> dict[str, Any] | None:
     """The active user with this email and password, else None (same work either way)."""
-    rows = await sql(f"SELECT {COLUMNS} FROM dashboard_users WHERE email = {{}}", email.strip().lower())
+    rows = await db.sql(f"SELECT {COLUMNS} FROM dashboard_users WHERE email = {{}}", email.strip().lower())
     user = rows[0] if rows else None
     # scrypt is deliberately slow CPU work: keep it off the event loop.
     ok = await asyncio.to_thread(check_password, password, user["password_hash"] if user else _DUMMY_HASH)

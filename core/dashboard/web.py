@@ -165,7 +165,7 @@ async def signed_in(request: Request[Any, Any, Any], resources: Resources, *, ro
     session = await sessions.load_session(resources.redis, request.cookies.get(sessions.COOKIE))
     if session is None or not session.signed_in:
         raise SignInRequired()
-    user = await get_user(str(session.user_id))
+    user = await get_user(resources.db, str(session.user_id))
     if user is None or user["disabled"]:  # disabling a user ends their sessions at the next click
         await sessions.end_session(resources.redis, session.id)
         raise SignInRequired()

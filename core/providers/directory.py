@@ -14,7 +14,7 @@ from typing import Any
 
 from core.providers.base import PleConfig
 from core.security.crypto import keyring_for
-from core.storage.postgres import sql
+from core.storage.postgres import Database
 
 ROW_TTL_SECONDS = 5.0
 PLE_COLUMNS = "id, provider, currency, base_url, credentials_enc, active"
@@ -27,7 +27,8 @@ class UnknownPle(LookupError):
 
 
 class PleDirectory:
-    def __init__(self, secrets_spec: str) -> None:
+    def __init__(self, secrets_spec: str, db: Database) -> None:
+        self._db = db
         self._ring = keyring_for(secrets_spec)
         self._secrets: dict[str, str] = {}  # ciphertext -> secret
         self._by_id: dict[str, tuple[float, PleConfig]] = {}
@@ -55,7 +56,7 @@ class PleDirectory:
         hit = self._by_id.get(ple_id)
         if hit is not None and time.monotonic() - hit[0] < ROW_TTL_SECONDS:
             return hit[1]
-        rows = await sql(f"SELECT {PLE_COLUMNS} FROM ples WHERE id = {{}}", ple_id)
+        rows = await self._db.sql(f"SELECT {PLE_COLUMNS} FROM ples WHERE id = {{}}", ple_id)
         if not rows:
             raise UnknownPle(ple_id)
         config = self.config(rows[0])
@@ -69,7 +70,7 @@ class PleDirectory:
         hit = self._by_provider.get(provider)
         if not fresh and hit is not None and time.monotonic() - hit[0] < ROW_TTL_SECONDS:
             return hit[1]
-        rows = await sql(f"SELECT {PLE_COLUMNS} FROM ples WHERE provider = {{}} ORDER BY id", provider)
+        rows = await self._db.sql(f"SELECT {PLE_COLUMNS} FROM ples WHERE provider = {{}} ORDER BY id", provider)
         configs = [self.config(r) for r in rows]
         self._by_provider[provider] = (time.monotonic(), configs)
         return configs

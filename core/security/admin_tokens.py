@@ -23,7 +23,7 @@ from core.ids import new_id
 from core.security.attempts import charge, counter_key, forgive
 from core.security.crypto import new_secret
 from core.security.text import check_text
-from core.storage.postgres import sql
+from core.storage.postgres import Handle
 
 SCOPES = ("read", "write", "ops")
 CACHE_TTL = 10.0
@@ -79,13 +79,13 @@ class NewAdminToken:
 
 
 async def create_admin_token(
-    name: str, scopes: tuple[str, ...] | list[str] = SCOPES, expires_in: timedelta | None = None
+    db: Handle, name: str, scopes: tuple[str, ...] | list[str] = SCOPES, expires_in: timedelta | None = None
 ) -> NewAdminToken:
     check_text(name, "name", 200)
     chosen = check_scopes(scopes)
     token_id, token = new_id("adm"), new_secret("gwadm")
     expires_at = datetime.now(UTC) + expires_in if expires_in is not None else None
-    await sql(
+    await db.sql(
         "INSERT INTO admin_tokens (id, name, token_hash, scopes, expires_at) VALUES ({}, {}, {}, {}, {})",
         token_id,
         name,
@@ -120,7 +120,7 @@ def forget_all() -> None:
     _cache.clear()
 
 
-async def authenticate_admin(authorization: str | None, *, redis: Redis, ip: str) -> AdminToken:
+async def authenticate_admin(db: Handle, authorization: str | None, *, redis: Redis, ip: str) -> AdminToken:
     """The token behind a valid `Authorization: Bearer ...`; 401 `unauthorized`, or 429
     `rate_limited` when this address sent too many tokens that did not verify."""
     scheme, _, token = (authorization or "").partition(" ")
@@ -138,7 +138,7 @@ async def authenticate_admin(authorization: str | None, *, redis: Redis, ip: str
             "too many admin tokens that did not verify from this address",
             headers={"Retry-After": str(attempt.retry_after)},
         )
-    rows = await sql(
+    rows = await db.sql(
         "SELECT id, token_hash, scopes, expires_at FROM admin_tokens WHERE token_hash = {}"
         " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
         digest,

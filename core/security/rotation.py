@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from core.security.crypto import Keyring
-from core.storage.postgres import sql
+from core.storage.postgres import Handle
 
 # (table, id column, ciphertext column): every column that holds an encrypted secret.
 ENCRYPTED_COLUMNS: list[tuple[str, str, str]] = [
@@ -20,20 +20,20 @@ ENCRYPTED_COLUMNS: list[tuple[str, str, str]] = [
 ]
 
 
-async def count_stale(ring: Keyring) -> int:
+async def count_stale(db: Handle, ring: Keyring) -> int:
     total = 0
     for table, _, column in ENCRYPTED_COLUMNS:
-        rows = await sql(f"SELECT count(*) AS n FROM {table} WHERE {column} NOT LIKE {{}}", f"v1:{ring.primary}:%")
+        rows = await db.sql(f"SELECT count(*) AS n FROM {table} WHERE {column} NOT LIKE {{}}", f"v1:{ring.primary}:%")
         total += int(rows[0]["n"])
     return total
 
 
-async def rotate_all(ring: Keyring, progress: Callable[[int], None] = lambda _: None) -> int:
+async def rotate_all(db: Handle, ring: Keyring, progress: Callable[[int], None] = lambda _: None) -> int:
     """Re-encrypt stale ciphertexts in batches; returns how many were rewritten."""
     done = 0
     for table, id_column, column in ENCRYPTED_COLUMNS:
         while True:
-            rows = await sql(
+            rows = await db.sql(
                 f"SELECT {id_column} AS id, {column} AS enc FROM {table} WHERE {column} NOT LIKE {{}}"
                 f" ORDER BY {id_column} LIMIT 200",
                 f"v1:{ring.primary}:%",
@@ -43,7 +43,7 @@ async def rotate_all(ring: Keyring, progress: Callable[[int], None] = lambda _: 
             for row in rows:
                 context = f"{table}:{row['id']}"
                 fresh = ring.encrypt(ring.decrypt(row["enc"], context), context)
-                await sql(
+                await db.sql(
                     f"UPDATE {table} SET {column} = {{}} WHERE {id_column} = {{}} AND {column} = {{}}",
                     fresh,
                     row["id"],

@@ -9,6 +9,7 @@ from litestar.params import FromQuery
 
 from core.balances import statement
 from core.http.lists import Limit, StartingAfter, checked_limit, page
+from core.resources import Resources
 from core.security.verify import MerchantAuth
 
 ROLE = "api"
@@ -17,6 +18,7 @@ ROLE = "api"
 @get("/v1/ledger/entries")
 async def list_entries(
     merchant: NamedDependency[MerchantAuth],
+    resources: NamedDependency[Resources],
     limit: Limit = 20,
     starting_after: StartingAfter = None,
     kind: FromQuery[str | None] = None,
@@ -24,6 +26,7 @@ async def list_entries(
     created_lt: FromQuery[datetime | None] = None,
 ) -> dict[str, Any]:
     data, has_more = await statement(
+        resources.db,
         merchant.merchant_id,
         limit=checked_limit(limit),
         starting_after=starting_after,

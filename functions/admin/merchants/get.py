@@ -3,13 +3,15 @@
 from typing import Any
 
 from litestar import get
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from core.merchants.service import get_merchant
+from core.resources import Resources
 
 ROLE = "api"
 
 
 @get("/admin/v1/merchants/{merchant_id:str}", opt={"admin_scope": "read"})
-async def get_one(merchant_id: FromPath[str]) -> dict[str, Any]:
-    return await get_merchant(merchant_id)
+async def get_one(merchant_id: FromPath[str], resources: NamedDependency[Resources]) -> dict[str, Any]:
+    return await get_merchant(resources.db, merchant_id)
