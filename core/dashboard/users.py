@@ -12,11 +12,16 @@ from typing import Any
 from core.ids import new_id
 from core.security.text import has_control_characters
 from core.storage.postgres import Handle
+from core.storage.tables import NOW, DashboardUser, Merchant
 
 ROLES = ("merchant", "admin")
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 MIN_PASSWORD = 10
-COLUMNS = "id, email, password_hash, role, merchant_id, disabled, created_at"
+
+
+def _users() -> Any:
+    """A fresh select of every column: Piccolo's where() changes the query it is called on."""
+    return DashboardUser.select()
 
 
 def hash_password(password: str) -> str:
@@ -55,33 +60,32 @@ async def create_user(
         raise ValueError("a merchant user needs --merchant; an admin has none")
     if len(password) < MIN_PASSWORD:
         raise ValueError(f"password must be at least {MIN_PASSWORD} characters")
-    if merchant_id and not await db.sql("SELECT id FROM merchants WHERE id = {}", merchant_id):
+    if merchant_id and not await db.run(Merchant.exists().where(Merchant.id == merchant_id)):
         raise ValueError(f"no merchant {merchant_id}")
-    if await db.sql("SELECT id FROM dashboard_users WHERE email = {}", email):
+    if await db.run(DashboardUser.exists().where(DashboardUser.email == email)):
         raise ValueError(f"a user with email {email} exists")
     user_id = new_id("usr")
-    await db.sql(
-        "INSERT INTO dashboard_users (id, email, password_hash, role, merchant_id) VALUES ({}, {}, {}, {}, {})",
-        user_id,
-        email,
-        hash_password(password),
-        role,
-        merchant_id,
+    row = DashboardUser(
+        id=user_id,
+        email=email,
+        password_hash=hash_password(password),
+        role=role,
+        merchant_id=merchant_id,
+        created_at=NOW,
     )
+    await db.run(DashboardUser.insert(row))
     user = await get_user(db, user_id)
     assert user is not None
     return user
 
 
 async def get_user(db: Handle, user_id: str) -> dict[str, Any] | None:
-    rows = await db.sql(f"SELECT {COLUMNS} FROM dashboard_users WHERE id = {{}}", user_id)
-    return rows[0] if rows else None
+    return await db.run(_users().where(DashboardUser.id == user_id).first())  # type: ignore[no-any-return]
 
 
 async def authenticate(db: Handle, email: str, password: str) -> dict[str, Any] | None:
     """The active user with this email and password, else None (same work either way)."""
-    rows = await db.sql(f"SELECT {COLUMNS} FROM dashboard_users WHERE email = {{}}", email.strip().lower())
-    user = rows[0] if rows else None
+    user = await db.run(_users().where(DashboardUser.email == email.strip().lower()).first())
     # scrypt is deliberately slow CPU work: keep it off the event loop.
     ok = await asyncio.to_thread(check_password, password, user["password_hash"] if user else _DUMMY_HASH)
     if user is None or not ok or user["disabled"]:

@@ -43,8 +43,11 @@ async def _run(conn: asyncpg.Connection, query: PiccoloQuery) -> Any:
     """A Piccolo query on `conn`, answered as `query.run()` would answer it (rows, `.first()`'s
     row or None, objects for `.output(as_objects=True)`). `Query._process_results` and
     `_validate` are Piccolo internals: its public `run()` only runs on the table's own engine."""
-    if isinstance(query, Proxy):
-        query = query.query
+    if isinstance(query, Proxy):  # `.first()`: one row or None; no other proxy is used here
+        if type(query).__name__ != "First":
+            raise TypeError(f"{type(query).__name__} queries are not supported on a handle")
+        rows = await _run(conn, query.query)
+        return rows[0] if rows else None
     query._validate()
     answers = []
     for querystring in query.querystrings:

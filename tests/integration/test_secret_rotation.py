@@ -12,7 +12,7 @@ import pytest
 
 from core.config import DEV_MASTER_KEY
 from core.security.crypto import Keyring, UnknownMasterKey, new_master_key
-from core.security.rotation import ENCRYPTED_COLUMNS
+from core.security.rotation import ENCRYPTED_COLUMNS, context
 from core.signing import sign_request
 from core.storage.postgres import Handle
 from tests.fixtures.merchants import new_merchant
@@ -30,9 +30,9 @@ def rotate(keys: str) -> subprocess.CompletedProcess[str]:
 
 async def decrypt_everything(db: Handle, ring: Keyring) -> int:
     count = 0
-    for table, id_column, column in ENCRYPTED_COLUMNS:
-        for row in await db.sql(f"SELECT {id_column} AS id, {column} AS enc FROM {table}"):
-            ring.decrypt(row["enc"], f"{table}:{row['id']}")
+    for table, column in ENCRYPTED_COLUMNS:
+        for row in await db.run(table.select(table._meta.primary_key.as_alias("id"), column.as_alias("enc"))):
+            ring.decrypt(row["enc"], context(table, row["id"]))
             count += 1
     return count
 
