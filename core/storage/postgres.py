@@ -6,15 +6,13 @@ Both answer `sql()`, `transaction()` and `run()`, so a store function takes a `H
 the same whether its caller holds a transaction or not. Nothing here reads Piccolo's ambient
 transaction (a contextvar per engine): what runs inside a transaction is what is handed `tx`.
 
-Schema changes are plain SQL files in `migrations/`, applied in name order under an advisory
-lock, each in its own transaction, and recorded in `schema_migrations` (docs/decisions.md).
+Schema changes are Piccolo migrations applied by `gateway migrate` (core/storage/migrate.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -24,8 +22,6 @@ from piccolo.query.proxy import Proxy
 from piccolo.querystring import QueryString
 
 PiccoloQuery = Query[Any, Any] | Proxy[Any, Any]  # `.first()` wraps its query in a Proxy
-MIGRATIONS = Path(__file__).parent / "migrations"
-_LOCK_ID = 7_263_001  # arbitrary, constant: the advisory lock that serialises migrators
 
 
 def _compiled(template: str, args: tuple[Any, ...]) -> tuple[str, list[Any]]:
@@ -117,27 +113,3 @@ class Database:
 
 
 Handle = Database | Transaction  # what store functions take: run here, or inside the caller's transaction
-
-
-async def migrate(database_url: str) -> list[str]:
-    """Apply every migration not yet applied; returns the names applied now."""
-    conn = await asyncpg.connect(database_url)
-    applied_now: list[str] = []
-    try:
-        await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
-        for path in sorted(MIGRATIONS.glob("*.sql")):
-            if path.stem in done:
-                continue
-            async with conn.transaction():
-                await conn.execute(path.read_text())
-                await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", path.stem)
-            applied_now.append(path.stem)
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
-        await conn.close()
-    return applied_now

@@ -26,6 +26,7 @@ from piccolo.columns import (
     Integer,
     SmallInt,
     Text,
+    Timestamp,
     Timestamptz,
     Varchar,
 )
@@ -164,6 +165,14 @@ class RefundGuard(Table, tablename="refund_guard", db=DIALECT):
     currency = Varchar(length=3)
     payin_amount = BigInt()
     committed = BigInt(default=0)
+
+
+class PiccoloMigration(Table, tablename="migration", db=DIALECT):
+    """Piccolo's record of applied migrations (core/storage/migrate.py writes it)."""
+
+    name = Varchar(length=200)
+    app_name = Varchar(length=200)
+    ran_on = Timestamp()
 
 
 TABLES: tuple[type[Table], ...] = (
