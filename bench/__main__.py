@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- bench:table:begin -->", "<!-- bench:table:end -->"
-ALL = ("a", "b", "c", "d", "e", "f", "g")
+ALL = ("a", "b", "c", "d", "e", "f", "g", "h")
 
 
 def _machine() -> str:
@@ -47,14 +47,16 @@ async def _run(stack: Any, ceiling: Any, plan: Any, only: tuple[str, ...], profi
         await s.seed(ctx, res)
         if "a" in only:
             await s.scenario_a(ctx)
-        if "b" in only or "d" in only:
+        if "b" in only or "d" in only or "h" in only:
             await s.scenario_b(ctx)
         if "c" in only:
             await s.scenario_c(ctx)
         if "d" in only:
             await s.scenario_d(ctx)
-        if "e" in only:
+        if "e" in only or "h" in only:  # (h) refunds the payins the worker settled
             await s.scenario_e(ctx, res)
+        if "h" in only:
+            await s.scenario_h(ctx, res)
         if "f" in only:
             await s.scenario_f(ctx, res)
         if "g" in only:

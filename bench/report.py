@@ -11,6 +11,7 @@ HTTP_ROWS = [
     ("c", "(c) POST /v1/payouts, 100 merchants"),
     ("c_hot", "(c-hot) POST /v1/payouts, 1 merchant"),
     ("d", "(d) GET /v1/payins/{id}"),
+    ("h", "(h) POST /v1/refunds, partial, spread over payins"),
 ]
 
 

@@ -1,4 +1,4 @@
-"""The scenarios (a)-(g) of issue 13, each against the stack bench.stack started.
+"""The scenarios (a)-(g) of issue 13 and (h) refunds, each against the stack bench.stack started.
 
 Each HTTP scenario runs twice: at a fixed concurrency (closed loop: its maximum rate) and then
 at a fixed arrival rate of half that maximum (open loop: the latency a server has at a load it
@@ -21,7 +21,7 @@ import orjson
 
 from bench import deps, profiling
 from bench.loadgen import closed_loop, open_loop
-from bench.signing import Credentials, payin_body, payout_body, signed_request
+from bench.signing import Credentials, payin_body, payout_body, refund_body, signed_request
 from bench.stack import SANDBOX_SECRET, Stack
 from bench.stats import pids_named, process_tree
 from core.local_services import free_port
@@ -247,6 +247,31 @@ async def scenario_d(ctx: Context) -> None:
         return request
 
     await http_scenario(ctx, "d", "payment", make, 200)
+
+
+async def scenario_h(ctx: Context, res: Any) -> None:
+    """Partial refunds (POST /v1/refunds) of the payins (b) created and the worker (e) settled:
+    1.00 each, spread over the payins, so each payin's refund-guard row is rarely contended."""
+    ids = [payin_id for _, payin_id in ctx.payins[:5_000]]
+    found = await res.mongo.db.payins.find({"_id": {"$in": ids}, "status": "succeeded"}, {"_id": 1}).to_list(None)
+    succeeded = {d["_id"] for d in found}
+    paid = [(creds, payin_id) for creds, payin_id in ctx.payins[:5_000] if payin_id in succeeded]
+    if not paid:
+        ctx.results["h"] = {"skipped": "no succeeded payin: run (b) and (e) first"}
+        print("  h: skipped, no succeeded payin")
+        return
+    host = f"127.0.0.1:{ctx.stack.procs['payment'].port}"
+
+    def make(phase: str) -> Any:
+        run = f"{ctx.stack.tag}-{phase}-{secrets.token_hex(2)}"
+
+        def request(n: int) -> bytes:
+            creds, payin_id = paid[n % len(paid)]
+            return signed_request(creds, "POST", "/v1/refunds", host, refund_body(payin_id, n, run))
+
+        return request
+
+    await http_scenario(ctx, "h", "payment", make, 201)
 
 
 async def scenario_e(ctx: Context, res: Any) -> None:

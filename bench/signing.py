@@ -65,3 +65,8 @@ def payout_body(n: int, run: str) -> bytes:
 
 def now() -> int:
     return int(time.time())
+
+
+def refund_body(payin_id: str, n: int, run: str) -> bytes:
+    """A partial refund of 1.00 that the sandbox settles (amount % 100 == 00), reference unique per n."""
+    return orjson.dumps({"payin_id": payin_id, "amount": 100, "reference": f"bench-{run}-rf-{n}"})

@@ -38,6 +38,6 @@ async def ledger_csv(request: Request[Any, Any, Any], resources: NamedDependency
             )
     return Response(
         content=out.getvalue(),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar adds "; charset=utf-8" to text/* itself
         headers={"Content-Disposition": 'attachment; filename="statement.csv"', "Cache-Control": "no-store"},
     )

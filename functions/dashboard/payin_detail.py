@@ -1,4 +1,5 @@
-"""GET /payins/{payin_id}: one payin of the merchant (another merchant's is a 404 page)."""
+"""GET /payins/{payin_id}: one payin of the merchant, its refunds and the refund form
+(another merchant's is a 404 page)."""
 
 from typing import Any
 
@@ -8,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from core.dashboard.lists import deliveries_of
+from core.dashboard.refunds import refund_panel
 from core.dashboard.web import PAGE_ERRORS, signed_in
 from core.payments.payins import get_payin
 from core.resources import Resources
@@ -22,5 +24,9 @@ async def payin_detail(
     page = await signed_in(request, resources)
     payin = await get_payin(resources, page.merchant_id, payin_id)
     return page.render(
-        "transaction.html", kind="payin", t=msgspec.to_builtins(payin), deliveries=await deliveries_of(page, payin_id)
+        "transaction.html",
+        kind="payin",
+        t=msgspec.to_builtins(payin),
+        deliveries=await deliveries_of(page, payin_id),
+        **await refund_panel(page, payin),
     )

@@ -67,6 +67,14 @@ async def test_a_merchant_sees_its_payin_and_payout_and_resends_a_webhook(
     await sign_in(page, frontend.url, email)
     await expect(page.get_by_test_id("available")).to_have_text("1,445.00 INR")  # 2500 - 50 fee - 1000 - 5 fee
     assert await page.locator("svg.chart rect").count() == 30
+    chart = await page.locator("svg.chart").bounding_box()
+    assert chart and abs(chart["width"] / chart["height"] - 640 / 200) < 0.05  # drawn to scale, never stretched
+    light = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+    await page.emulate_media(color_scheme="dark")
+    dark = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert light == "rgb(245, 246, 248)" and dark == "rgb(20, 23, 28)"  # prefers-color-scheme is honoured
+    await check_page(page, "overview-dark")
+    await page.emulate_media(color_scheme="light")
     await check_page(page, "overview")
     await page.set_viewport_size({"width": 390, "height": 844})  # a phone
     await check_page(page, "overview-phone")
@@ -81,6 +89,18 @@ async def test_a_merchant_sees_its_payin_and_payout_and_resends_a_webhook(
     await expect(timeline).to_contain_text("succeeded")
     await expect(page.get_by_test_id("delivery-status").first).to_have_text("delivered")
     await check_page(page, "payin-detail")
+    # a refund from the payin's page: amount in rupees, the confirmation box is required
+    await page.get_by_label("Amount to refund").fill("100")
+    await page.get_by_role("button", name="Refund").click()
+    assert "/refunds/" not in page.url  # the browser refused: the box is not ticked
+    await page.get_by_label("I confirm").check()
+    await page.get_by_role("button", name="Refund").click()
+    await page.wait_for_url(re.compile(r".*/refunds/rf_\w+$"))
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("Refund")
+    await check_page(page, "refund-detail")
+    await page.get_by_role("link", name=payin["id"]).first.click()
+    await expect(page.get_by_test_id("refunds")).to_contain_text("100.00 INR")
+    await check_page(page, "payin-with-refund")
 
     await page.goto(f"{frontend.url}/payouts?status=succeeded")
     await check_page(page, "payouts")
@@ -94,6 +114,7 @@ async def test_a_merchant_sees_its_payin_and_payout_and_resends_a_webhook(
     await check_page(page, "ledger")
     csv = await page.request.get(f"{frontend.url}/ledger.csv")
     assert csv.ok and payin["id"] in await csv.text()
+    assert csv.headers["content-type"] == "text/csv; charset=utf-8"
 
     await page.goto(f"{frontend.url}/webhooks")
     await check_page(page, "webhooks")
