@@ -58,7 +58,7 @@ async def _run(stack: Any, ceiling: Any, plan: Any, only: tuple[str, ...], profi
         if "h" in only:
             await s.scenario_h(ctx, res)
         if "f" in only:
-            await s.scenario_f(ctx)
+            await s.scenario_f(ctx, res)
         if "g" in only:
             await s.scenario_g(ctx, res)
     ctx.results["rss_mb"] = {}

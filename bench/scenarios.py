@@ -129,7 +129,9 @@ async def seed(ctx: Context, res: Any) -> None:
         )
         merchant_id = created["merchant"]["id"]
         await route_everything_to(res, merchant_id, ple["id"], actor="bench")
-        await adjust_merchant_balance(merchant_id, "INR", FUNDING, f"bench-fund-{merchant_id}", "benchmark funding")
+        await adjust_merchant_balance(
+            res.db, merchant_id, "INR", FUNDING, f"bench-fund-{merchant_id}", "benchmark funding"
+        )
         return Credentials(merchant_id, created["key_id"], created["secret"])
 
     ctx.spread = [await merchant(f"Bench merchant {i}") for i in range(100)]
@@ -326,7 +328,7 @@ def active_rate(samples: list[tuple[float, int]]) -> float:
     return round((samples[last][1] - samples[first][1]) / span, 1) if span > 0 else 0.0
 
 
-async def scenario_f(ctx: Context) -> None:
+async def scenario_f(ctx: Context, res: Any) -> None:
     """Ledger postings per second through core.ledger (hold_payout_funds: available -> reserved),
     over 1,000 funded merchants and on one, beside pgbench -N on the same server."""
     from core.ledger import adjust_merchant_balance
@@ -336,17 +338,19 @@ async def scenario_f(ctx: Context) -> None:
 
     async def fund(merchant_id: str) -> None:
         async with funding:
-            await adjust_merchant_balance(merchant_id, "INR", FUNDING, "fund", "benchmark funding")
+            await adjust_merchant_balance(res.db, merchant_id, "INR", FUNDING, "fund", "benchmark funding")
 
     await asyncio.gather(*(fund(m) for m in merchants))
     watch = {"postgres": pids_named("postgres")}
     for name, pick in (("f_spread", lambda n: merchants[n % len(merchants)]), ("f_hot", lambda n: merchants[0])):
-        ctx.results[name] = await ledger_load(pick, ctx.plan.ledger_seconds, concurrency=10, run=name, watch=watch)
+        ctx.results[name] = await ledger_load(
+            res.db, pick, ctx.plan.ledger_seconds, concurrency=10, run=name, watch=watch
+        )
         print(f"  {name}: {ctx.results[name]['throughput']}/s")
 
 
 async def ledger_load(
-    pick: Any, seconds: float, concurrency: int, run: str, watch: dict[str, list[int]]
+    db: Any, pick: Any, seconds: float, concurrency: int, run: str, watch: dict[str, list[int]]
 ) -> dict[str, Any]:
     from bench.stats import PhaseResult, cpu_delta, cpu_snapshot, machine_busy_seconds, own_cpu_seconds
     from core.ledger import hold_payout_funds
@@ -363,7 +367,7 @@ async def ledger_load(
             n = counter
             started = time.perf_counter()
             try:
-                await hold_payout_funds(f"po_bench_{run}_{n}", pick(n), "INR", 1_000, 500)
+                await hold_payout_funds(db, f"po_bench_{run}_{n}", pick(n), "INR", 1_000, 500)
                 latencies.append(time.perf_counter() - started)
             except Exception as exc:  # counted, not raised: the table shows errors
                 errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1

@@ -90,7 +90,7 @@ async def seed(merchants: int, sandbox_urls: dict[str, str], hook_url: str) -> d
             )
             mid = created["merchant"]["id"]
             await route_everything_to(res, mid, ple["id"], actor="chaos")
-            await adjust_merchant_balance(mid, "INR", 100_000_000, new_id("fund"), "chaos funding")
+            await adjust_merchant_balance(res.db, mid, "INR", 100_000_000, new_id("fund"), "chaos funding")
             ple["merchants"].append({"merchant_id": mid, "key_id": created["key_id"], "secret": created["secret"]})
     return ples
 

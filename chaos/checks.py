@@ -66,7 +66,7 @@ async def run_checks(sandboxes: dict[str, str], drain_seconds: int) -> dict[str,
         left = await drain(res, drain_seconds)
         drained_in = round(time.monotonic() - started, 1)
         problems += [f"not drained: {k} = {v}" for k, v in left.items() if v]
-        problems += [f"ledger: {p}" for p in await ledger.verify_ledger()]
+        problems += [f"ledger: {p}" for p in await ledger.verify_ledger(res.db)]
         db = res.mongo.db
         docs = {kind: await db[kind].find({}).to_list(None) for kind in FINAL_EVENTS}
         events = await db.events.find({}).to_list(None)
@@ -93,7 +93,7 @@ async def run_checks(sandboxes: dict[str, str], drain_seconds: int) -> dict[str,
             dumps = {ple: (await client.get(f"{url}/__sandbox/dump")).json() for ple, url in sandboxes.items()}
         truth, provider_totals = await provider_problems(res, dumps)
         problems += truth
-        problems += await _balances_add_up(docs)
+        problems += await _balances_add_up(res.db, docs)
         problems += await _reconcile(res)
         totals = {
             **{kind: _count(kind_docs) for kind, kind_docs in docs.items()},
@@ -125,7 +125,7 @@ def _count(docs: list[dict[str, Any]]) -> dict[str, int]:
     return dict(out)
 
 
-async def _balances_add_up(docs: dict[str, list[dict[str, Any]]]) -> list[str]:
+async def _balances_add_up(db: Any, docs: dict[str, list[dict[str, Any]]]) -> list[str]:
     """Each merchant's money equals funding + paid payins - live payouts and refunds; reserved =
     open payouts and refunds."""
     from core import ledger
@@ -143,7 +143,7 @@ async def _balances_add_up(docs: dict[str, list[dict[str, Any]]]) -> list[str]:
             expected[p["merchant_id"]][0] -= total
     problems = []
     for merchant_id, (available, reserved) in expected.items():
-        row = next(iter(await ledger.merchant_balances(merchant_id)), {"available": 0, "reserved": 0})
+        row = next(iter(await ledger.merchant_balances(db, merchant_id)), {"available": 0, "reserved": 0})
         if (row["available"], row["reserved"]) != (available, reserved):
             problems.append(
                 f"{merchant_id}: ledger {row['available']}/{row['reserved']}, documents say {available}/{reserved}"

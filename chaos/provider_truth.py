@@ -22,7 +22,7 @@ from typing import Any
 import orjson
 
 from core.resources import Resources
-from core.storage.postgres import sql
+from core.storage.postgres import Handle
 
 # provider status -> the gateway statuses that agree with it, per kind
 AGREEING = {
@@ -65,11 +65,11 @@ PROBLEM_CODES = (
 )
 
 
-async def _settlements(ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+async def _settlements(db: Handle, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     """The settling ledger entries (credit of a payin, debit of a payout or refund) of `ids`."""
     if not ids:
         return {}
-    rows = await sql(
+    rows = await db.sql(
         "SELECT transaction_id, kind, metadata FROM journal_entries"
         " WHERE transaction_id = ANY({}::text[]) AND kind = ANY({}::text[])",
         ids,
@@ -106,7 +106,7 @@ async def provider_problems(res: Resources, dumps: dict[str, dict[str, Any]]) ->
             .find({"$or": [{"ple_id": {"$in": ples}}, {"_id": {"$in": list(provider)}}]})
             .to_list(None)
         }
-        entries = await _settlements(sorted(set(provider) | set(docs)))
+        entries = await _settlements(res.db, sorted(set(provider) | set(docs)))
         totals[kind] = dict(Counter(row["status"] for _, row in provider.values()))
         for object_id, (ple_id, row) in provider.items():
             doc = docs.get(object_id)

@@ -20,7 +20,7 @@ import random
 import re
 import weakref
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import structlog
@@ -31,6 +31,9 @@ from pymongo.errors import DuplicateKeyError
 
 from core.ids import new_id
 from core.storage.mongo import Mongo
+
+if TYPE_CHECKING:
+    from core.storage.postgres import Handle
 
 COLLECTION = "audit_log"
 GENESIS_HASH = "0" * 64
@@ -132,6 +135,7 @@ def public(entry: dict[str, Any]) -> dict[str, Any]:
 
 async def record(
     mongo: Mongo | AsyncDatabase[dict[str, Any]],
+    keys: Handle,
     *,
     actor: str,
     action: str,
@@ -169,13 +173,13 @@ async def record(
             earlier = await coll.find_one({"key": key})
             if earlier is not None:
                 return public(earlier)
-        return await _append(coll, base, action, key)
+        return await _append(coll, keys, base, action, key)
 
 
-async def _append(coll: Any, base: dict[str, Any], action: str, key: str | None = None) -> dict[str, Any]:
+async def _append(coll: Any, keys: Handle, base: dict[str, Any], action: str, key: str | None = None) -> dict[str, Any]:
     from core.security import audit_keys  # PostgreSQL and the keyring: loaded when first needed
 
-    seal = await audit_keys.active_key()
+    seal = await audit_keys.active_key(keys)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         tip = await coll.find_one({}, sort=[("seq", DESCENDING)], projection={"seq": 1, "hash": 1})
         entry = {
@@ -213,7 +217,7 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-async def expected_hash(doc: dict[str, Any]) -> str | None:
+async def expected_hash(keys: Handle, doc: dict[str, Any]) -> str | None:
     """What `doc`'s hash must be: keyed under its `key_id`, or the legacy SHA-256 without one;
     None when it names a key that does not exist."""
     from core.security import audit_keys
@@ -221,11 +225,11 @@ async def expected_hash(doc: dict[str, Any]) -> str | None:
     key_id = doc.get("key_id")
     if key_id is None:
         return entry_hash(doc)
-    key = await audit_keys.key_by_id(str(key_id))
+    key = await audit_keys.key_by_id(keys, str(key_id))
     return None if key is None else keyed_hash(doc, key)
 
 
-async def verify_chain(mongo: Mongo | AsyncDatabase[dict[str, Any]]) -> dict[str, Any]:
+async def verify_chain(mongo: Mongo | AsyncDatabase[dict[str, Any]], keys: Handle) -> dict[str, Any]:
     """Walk the chain by `seq`, then compare its head with the newest anchor; report the first break.
 
     `first_bad` is the seq where the chain stops being trustworthy: a missing seq (deleted
@@ -243,7 +247,7 @@ async def verify_chain(mongo: Mongo | AsyncDatabase[dict[str, Any]]) -> dict[str
     expected_seq = 1
     prev_hash = GENESIS_HASH
     keyed_seen = False
-    anchor = await audit_keys.latest_anchor(db.name)
+    anchor = await audit_keys.latest_anchor(keys, db.name)
     anchored_hash: str | None = None
     cursor = _collection(mongo).find({}, projection={"_id": 0}, sort=[("seq", ASCENDING)])
     async for doc in cursor:
@@ -267,7 +271,7 @@ async def verify_chain(mongo: Mongo | AsyncDatabase[dict[str, Any]]) -> dict[str
             ) + " (entry deleted, reordered or rewritten)"
         elif keyed_seen and doc.get("key_id") is None:
             first_bad, problem = seq, f"seq {seq}: unkeyed entry after keyed ones (rewritten without the key)"
-        elif (wanted := await expected_hash(doc)) is None:
+        elif (wanted := await expected_hash(keys, doc)) is None:
             first_bad, problem = seq, f"seq {seq}: sealed with unknown audit key {doc.get('key_id')!r}"
         elif not hmac.compare_digest(wanted, str(doc.get("hash"))):
             first_bad, problem = (

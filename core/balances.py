@@ -12,6 +12,7 @@ from core.merchants.store import fetch_merchant
 from core.payments.inputs import CURRENCIES
 from core.resources import Resources
 from core.security.text import check_reference, check_text
+from core.storage.postgres import Handle
 from core.timeutil import iso
 
 ENTRY_KINDS = (
@@ -37,11 +38,12 @@ def public_entry(entry: ledger.Entry) -> dict[str, Any]:
     }
 
 
-async def balance(merchant_id: str) -> dict[str, Any]:
-    return {"object": "balance", "data": await ledger.merchant_balances(merchant_id)}
+async def balance(db: Handle, merchant_id: str) -> dict[str, Any]:
+    return {"object": "balance", "data": await ledger.merchant_balances(db, merchant_id)}
 
 
 async def statement(
+    db: Handle,
     merchant_id: str,
     *,
     limit: int,
@@ -53,7 +55,7 @@ async def statement(
     if kind is not None and kind not in ENTRY_KINDS:
         raise ApiError("validation_error", f"kind must be one of {', '.join(ENTRY_KINDS)}", param="kind")
     entries, has_more = await ledger.merchant_statement(
-        merchant_id, limit, starting_after=starting_after, kind=kind, created_gte=created_gte, created_lt=created_lt
+        db, merchant_id, limit, starting_after=starting_after, kind=kind, created_gte=created_gte, created_lt=created_lt
     )
     return [public_entry(e) for e in entries], has_more
 
@@ -68,10 +70,10 @@ async def adjust(
         raise ApiError("validation_error", f"currency must be one of {', '.join(CURRENCIES)}", param="currency")
     check_reference(reference)  # strict (core/security/text.py): `R` and `R\n` are not two references
     check_text(reason, "reason", 500)
-    if await fetch_merchant(merchant_id) is None:
+    if await fetch_merchant(res.db, merchant_id) is None:
         raise not_found("merchant")
     try:
-        entry = await ledger.adjust_merchant_balance(merchant_id, currency, amount, reference, reason)
+        entry = await ledger.adjust_merchant_balance(res.db, merchant_id, currency, amount, reference, reason)
     except ledger.InsufficientFunds:
         raise ApiError("insufficient_funds", "the debit exceeds the available balance", param="amount") from None
     except ledger.AdjustmentConflict as exc:
@@ -85,6 +87,7 @@ async def adjust(
     if entry.created:
         await audit.record(
             res.mongo,
+            res.db,
             actor=actor,
             action="balance.adjusted",
             target=merchant_id,

@@ -74,7 +74,7 @@ async def ensure_delivery(res: Resources, event: dict[str, Any]) -> dict[str, An
     existing = await db.webhook_deliveries.find_one({"event_id": event["_id"]})
     if existing is not None:
         return existing
-    merchant = await fetch_merchant(event["merchant_id"])
+    merchant = await fetch_merchant(res.db, event["merchant_id"])
     url = merchant["webhook_url"] if merchant else None
     now = utcnow()
     delivery = {

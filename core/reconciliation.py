@@ -27,7 +27,7 @@ from core.payments.model import FINAL as FINAL_OF
 from core.resources import Resources
 from core.settlement import day_bounds, parse_day
 from core.storage.mongo import compare_and_set
-from core.storage.postgres import sql
+from core.storage.tables import JournalEntry
 from core.timeutil import iso, utcnow
 
 log = structlog.get_logger("reconciliation")
@@ -172,12 +172,11 @@ async def reconcile(res: Resources, day: date | str) -> dict[str, Any]:
         async for doc in db[collection].find(query):
             if _final_in(doc, collection, start, end):
                 docs[doc["_id"]] = (collection, doc)
-    rows = await sql(
-        "SELECT DISTINCT transaction_id FROM journal_entries"
-        " WHERE created_at >= {} AND created_at < {} AND kind = ANY({}::text[])",
-        start,
-        end,
-        list(TRANSACTION_KINDS),
+    e = JournalEntry
+    rows = await res.db.run(
+        e.select(e.transaction_id)
+        .distinct()
+        .where((e.created_at >= start) & (e.created_at < end) & e.kind.is_in(list(TRANSACTION_KINDS)))
     )
     of_day = {r["transaction_id"] for r in rows}
     unknown = sorted(of_day - docs.keys())
@@ -190,7 +189,7 @@ async def reconcile(res: Resources, day: date | str) -> dict[str, Any]:
     entries: dict[str, list[Entry]] = {i: [] for i in ids}
     if ids:
         for entry in await load_entries(
-            "transaction_id = ANY({}::text[]) AND kind = ANY({}::text[])", ids, list(TRANSACTION_KINDS)
+            res.db, "transaction_id = ANY({}::text[]) AND kind = ANY({}::text[])", ids, list(TRANSACTION_KINDS)
         ):
             entries[entry.transaction_id].append(entry)
 

@@ -20,8 +20,8 @@ from saq import Queue
 from core.config import Settings
 from core.jobs_client import carry_context
 from core.providers.directory import PleDirectory
-from core.storage import postgres
 from core.storage.mongo import Mongo
+from core.storage.postgres import Database
 from core.storage.redis import open_queue, open_redis
 
 log = structlog.get_logger("resources")
@@ -30,6 +30,7 @@ log = structlog.get_logger("resources")
 @dataclass
 class Resources:
     settings: Settings
+    db: Database
     mongo: Mongo
     redis: Redis
     queue: Queue
@@ -48,7 +49,7 @@ class Resources:
                 return name, f"unavailable ({type(exc).__name__})"
 
         results = await asyncio.gather(
-            probe("postgres", postgres.ping),
+            probe("postgres", self.db.ping),
             probe("mongo", self.mongo.ping),
             probe("redis", self.redis.ping),
         )
@@ -57,18 +58,19 @@ class Resources:
 
 @asynccontextmanager
 async def open_resources(settings: Settings, *, pool_size: int = 10) -> AsyncIterator[Resources]:
-    await postgres.open_pool(max_size=pool_size)
+    db = Database(settings.database_url)  # this role's engine and pool: nothing process-global
+    await db.open(max_size=pool_size)
     mongo = Mongo(settings.mongo_url, settings.mongo_database)
     redis = open_redis(settings.redis_url)
     queue = open_queue(settings.redis_url)
     queue.register_before_enqueue(carry_context)
     await queue.connect()
-    ples = PleDirectory(settings.secrets_master_keys)
-    resources = Resources(settings=settings, mongo=mongo, redis=redis, queue=queue, ples=ples)
+    ples = PleDirectory(settings.secrets_master_keys, db)
+    resources = Resources(settings=settings, db=db, mongo=mongo, redis=redis, queue=queue, ples=ples)
     try:
         yield resources
     finally:
         await queue.disconnect()
         await redis.aclose()
         await mongo.close()
-        await postgres.close_pool()
+        await db.close()

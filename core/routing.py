@@ -20,10 +20,9 @@ from core.resources import Resources
 from core.security.crypto import keyring_for
 from core.security.dev_secrets import check_ple_changes, check_provider_secret, new_provider_secret
 from core.security.text import check_text, check_url_text
-from core.storage.postgres import engine, sql
+from core.storage.postgres import Handle
+from core.storage.tables import NOW, Merchant, MerchantRoute, Ple
 from core.timeutil import iso
-
-PLE_COLUMNS = "id, provider, name, currency, base_url, credentials_enc, fee_schedule, active, created_at, updated_at"
 
 
 def _row(row: dict[str, Any]) -> dict[str, Any]:
@@ -80,68 +79,64 @@ async def create_ple(
     secret = new_provider_secret() if secret is None else check_provider_secret(secret)
     ple_id = new_id("ple")
     enc = keyring_for(res.settings.secrets_master_keys).encrypt(secret, f"ples:{ple_id}")
-    await sql(
-        "INSERT INTO ples (id, provider, name, currency, base_url, credentials_enc, fee_schedule)"
-        " VALUES ({}, {}, {}, {}, {}, {}, {}::jsonb)",
-        ple_id,
-        provider,
-        name,
-        currency,
-        base_url,
-        enc,
-        orjson.dumps(schedule).decode(),
+    row = Ple(
+        id=ple_id,
+        provider=provider,
+        name=name,
+        currency=currency,
+        base_url=base_url,
+        credentials_enc=enc,
+        fee_schedule=schedule,
+        created_at=NOW,
+        updated_at=NOW,
     )
+    await res.db.run(Ple.insert(row))
     await audit.record(
         res.mongo,
+        res.db,
         actor=actor,
         action="ple.created",
         target=ple_id,
         details={"provider": provider, "name": name, "currency": currency, "base_url": base_url},
     )
-    created = await get_ple(ple_id)
+    created = await get_ple(res.db, ple_id)
     return {**created, "secret": secret} if generated else created
 
 
-async def _fetch(ple_id: str) -> dict[str, Any]:
-    rows = await sql(f"SELECT {PLE_COLUMNS} FROM ples WHERE id = {{}}", ple_id)
-    if not rows:
+async def _fetch(db: Handle, ple_id: str) -> dict[str, Any]:
+    row = await db.run(Ple.select().where(Ple.id == ple_id).first())
+    if row is None:
         raise not_found("ple")
-    return _row(rows[0])
+    return _row(row)
 
 
-async def get_ple(ple_id: str) -> dict[str, Any]:
-    return public_ple(await _fetch(ple_id))
+async def get_ple(db: Handle, ple_id: str) -> dict[str, Any]:
+    return public_ple(await _fetch(db, ple_id))
 
 
-async def list_ples(limit: int, starting_after: str | None) -> tuple[list[dict[str, Any]], bool]:
-    rows = await sql(
-        f"SELECT {PLE_COLUMNS} FROM ples WHERE ({{}}::text IS NULL OR id < {{}}) ORDER BY id DESC LIMIT {{}}",
-        starting_after,
-        starting_after,
-        limit + 1,
-    )
+async def list_ples(db: Handle, limit: int, starting_after: str | None) -> tuple[list[dict[str, Any]], bool]:
+    query = Ple.select().order_by(Ple.id, ascending=False).limit(limit + 1)
+    rows = await db.run(query.where(Ple.id < starting_after) if starting_after is not None else query)
     return [public_ple(_row(r)) for r in rows[:limit]], len(rows) > limit
 
 
 async def update_ple(res: Resources, ple_id: str, changes: dict[str, Any], actor: str) -> dict[str, Any]:
     check_ple_changes(changes)  # every door (admin API, dashboard, CLI) refuses a well-known secret
-    before = await _fetch(ple_id)
-    sets, args = [], []
+    before = await _fetch(res.db, ple_id)
+    values: dict[Any, Any] = {}
     if "fee_schedule" in changes:
         changes["fee_schedule"] = _check(before["provider"], before["currency"], changes["fee_schedule"])
-    for column in ("name", "base_url", "active", "fee_schedule"):
-        if column in changes:
-            sets.append(f"{column} = {{}}" + ("::jsonb" if column == "fee_schedule" else ""))
-            value = changes[column]
-            args.append(orjson.dumps(value).decode() if column == "fee_schedule" else value)
+    for column in (Ple.name, Ple.base_url, Ple.active, Ple.fee_schedule):
+        if column._meta.name in changes:
+            values[column] = changes[column._meta.name]
     if "secret" in changes:
-        sets.append("credentials_enc = {}")
-        args.append(keyring_for(res.settings.secrets_master_keys).encrypt(changes["secret"], f"ples:{ple_id}"))
-    if sets:
-        await sql(f"UPDATE ples SET {', '.join(sets)}, updated_at = now() WHERE id = {{}}", *args, ple_id)
+        ring = keyring_for(res.settings.secrets_master_keys)
+        values[Ple.credentials_enc] = ring.encrypt(changes["secret"], f"ples:{ple_id}")
+    if values:
+        await res.db.run(Ple.update({**values, Ple.updated_at: NOW}).where(Ple.id == ple_id))
         shown = {k: ("[rotated]" if k == "secret" else v) for k, v in changes.items()}
-        await audit.record(res.mongo, actor=actor, action="ple.updated", target=ple_id, details=shown)
-    return await get_ple(ple_id)
+        await audit.record(res.mongo, res.db, actor=actor, action="ple.updated", target=ple_id, details=shown)
+    return await get_ple(res.db, ple_id)
 
 
 async def set_routes(
@@ -156,28 +151,27 @@ async def set_routes(
         if (direction, method) in seen:
             raise ApiError("validation_error", f"{direction}/{method} is routed twice", param=f"{i}.method")
         seen.add((direction, method))
-        await _fetch(route["ple_id"])
-    async with engine().transaction():
-        if not await sql("SELECT id FROM merchants WHERE id = {} FOR UPDATE", merchant_id):
+        await _fetch(res.db, route["ple_id"])
+    async with res.db.transaction() as tx:
+        if not await tx.run(Merchant.select(Merchant.id).where(Merchant.id == merchant_id).lock_rows()):
             raise not_found("merchant")
-        await sql("DELETE FROM merchant_routes WHERE merchant_id = {}", merchant_id)
-        for route in routes:
-            await sql(
-                "INSERT INTO merchant_routes (merchant_id, direction, method, ple_id) VALUES ({}, {}, {}, {})",
-                merchant_id,
-                route["direction"],
-                route["method"],
-                route["ple_id"],
-            )
-    await audit.record(res.mongo, actor=actor, action="routes.updated", target=merchant_id, details={"routes": routes})
-    return await routes_of(merchant_id)
-
-
-async def routes_of(merchant_id: str) -> list[dict[str, str]]:
-    return await sql(
-        "SELECT direction, method, ple_id FROM merchant_routes WHERE merchant_id = {} ORDER BY direction, method",
-        merchant_id,
+        await tx.run(MerchantRoute.delete().where(MerchantRoute.merchant_id == merchant_id))
+        rows = [
+            MerchantRoute(merchant_id=merchant_id, direction=r["direction"], method=r["method"], ple_id=r["ple_id"])
+            for r in routes
+        ]
+        if rows:
+            await tx.run(MerchantRoute.insert(*rows))
+    await audit.record(
+        res.mongo, res.db, actor=actor, action="routes.updated", target=merchant_id, details={"routes": routes}
     )
+    return await routes_of(res.db, merchant_id)
+
+
+async def routes_of(db: Handle, merchant_id: str) -> list[dict[str, str]]:
+    r = MerchantRoute
+    query = r.select(r.direction, r.method, r.ple_id).where(r.merchant_id == merchant_id)
+    return await db.run(query.order_by(r.direction, r.method))  # type: ignore[no-any-return]
 
 
 async def route_everything_to(res: Resources, merchant_id: str, ple_id: str, actor: str) -> list[dict[str, str]]:
@@ -185,23 +179,6 @@ async def route_everything_to(res: Resources, merchant_id: str, ple_id: str, act
         {"direction": d, "method": m, "ple_id": ple_id} for d, methods in DIRECTION_METHODS.items() for m in methods
     ]
     return await set_routes(res, merchant_id, routes, actor)
-
-
-async def resolve_route(
-    res: Resources, merchant_id: str, direction: str, method: str
-) -> tuple[PleConfig, dict[str, Any]]:
-    """The PLE a merchant's request goes to and that PLE's fee plan for it; 422 `no_route`."""
-    rows = await sql(
-        f"SELECT {', '.join('p.' + c.strip() for c in PLE_COLUMNS.split(','))} FROM merchant_routes r"
-        " JOIN ples p ON p.id = r.ple_id WHERE r.merchant_id = {} AND r.direction = {} AND r.method = {}"
-        " AND p.active",
-        merchant_id,
-        direction,
-        method,
-    )
-    if not rows:
-        raise ApiError("no_route", f"no active provider route for {direction} method {method!r}", param="method")
-    return ple_config(res, _row(rows[0])), rows[0]["fee_schedule"].get(direction, {}).get(method) or {}
 
 
 def ple_config(res: Resources, row: dict[str, Any]) -> PleConfig:
@@ -216,13 +193,10 @@ def ple_config(res: Resources, row: dict[str, Any]) -> PleConfig:
 
 
 async def ple_config_by_id(res: Resources, ple_id: str) -> PleConfig:
-    return ple_config(res, await _fetch(ple_id))
+    return ple_config(res, await _fetch(res.db, ple_id))
 
 
-async def active_ples(provider: str | None = None) -> list[dict[str, Any]]:
-    rows = await sql(
-        f"SELECT {PLE_COLUMNS} FROM ples WHERE active AND ({{}}::text IS NULL OR provider = {{}}) ORDER BY id",
-        provider,
-        provider,
-    )
+async def active_ples(db: Handle, provider: str | None = None) -> list[dict[str, Any]]:
+    query = Ple.select().where(Ple.active.eq(True)).order_by(Ple.id)
+    rows = await db.run(query.where(Ple.provider == provider) if provider is not None else query)
     return [_row(r) for r in rows]

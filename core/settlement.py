@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import structlog
+from piccolo.query.functions.aggregate import Sum
 
 from core import audit
 from core.errors import ApiError, not_found
@@ -25,7 +26,8 @@ from core.ids import new_id
 from core.ledger import settle_provider_fees as post_settlement
 from core.ledger.amounts import fees_payable
 from core.resources import Resources
-from core.storage.postgres import engine, sql
+from core.storage.postgres import Handle
+from core.storage.tables import Ple, Posting, Settlement
 from core.timeutil import iso, utcnow
 
 log = structlog.get_logger("settlement")
@@ -70,26 +72,33 @@ def public_settlement(row: dict[str, Any], *, skipped: bool = False) -> dict[str
     }
 
 
-async def _ple(ple_id: str) -> dict[str, Any]:
-    rows = await sql("SELECT id, currency FROM ples WHERE id = {}", ple_id)
-    if not rows:
+async def _ple(db: Handle, ple_id: str) -> dict[str, Any]:
+    row = await db.run(Ple.select(Ple.id, Ple.currency).where(Ple.id == ple_id).first())
+    if row is None:
         raise not_found("ple")
-    return rows[0]
+    return row  # type: ignore[no-any-return]
 
 
-async def accrued_total(ple_id: str, day: date, currency: str) -> int:
+async def accrued_total(db: Handle, ple_id: str, day: date, currency: str) -> int:
     """Provider fees accrued to the PLE on that UTC day (sum of accrual credits to fees_payable)."""
     start, end = day_bounds(day)
-    rows = await sql(
-        "SELECT COALESCE(SUM(p.amount), 0)::bigint AS total FROM journal_entries e"
-        " JOIN postings p ON p.entry_id = e.id AND p.account_code = {} AND p.currency = {}"
-        " WHERE e.kind = 'provider_fee_accrued' AND e.created_at >= {} AND e.created_at < {}",
-        fees_payable(ple_id),
-        currency,
-        start,
-        end,
+    rows = await db.run(
+        Posting.select(Sum(Posting.amount).as_alias("total")).where(
+            _accruals_of(ple_id, start, end) & (Posting.currency == currency)
+        )
     )
-    return int(rows[0]["total"])
+    return int(rows[0]["total"] or 0)
+
+
+def _accruals_of(ple_id: str, start: datetime, end: datetime) -> Any:
+    """Postings of the PLE's fee accruals in [start, end): credits to its fees_payable."""
+    entry = Posting.entry_id
+    return (
+        (Posting.account_code == fees_payable(ple_id))
+        & (entry.kind == "provider_fee_accrued")  # type: ignore[attr-defined]
+        & (entry.created_at >= start)  # type: ignore[attr-defined]
+        & (entry.created_at < end)  # type: ignore[attr-defined]
+    )
 
 
 async def settle_ple_fees(
@@ -104,12 +113,12 @@ async def settle_ple_fees(
     today = utcnow().date()
     if settled_day > today or (settled_day == today and not allow_open_day):
         raise ApiError("validation_error", "only a UTC day that has ended can be settled", param="date")
-    ple = await _ple(ple_id)
+    ple = await _ple(res.db, ple_id)
     currency = ple["currency"].strip()
-    total = await accrued_total(ple_id, settled_day, currency)
+    total = await accrued_total(res.db, ple_id, settled_day, currency)
     settlement_id = new_id("stl")
-    async with engine().transaction():
-        inserted = await sql(
+    async with res.db.transaction() as tx:
+        inserted = await tx.sql(
             "INSERT INTO settlements (id, ple_id, date, currency, total) VALUES ({}, {}, {}, {}, {})"
             f" ON CONFLICT (ple_id, date, currency) DO NOTHING RETURNING {SETTLEMENT_COLUMNS}",
             settlement_id,
@@ -119,20 +128,17 @@ async def settle_ple_fees(
             total,
         )
         if inserted:
-            entry = await post_settlement(ple_id, settled_day, currency, total, settlement_id)
+            entry = await post_settlement(tx, ple_id, settled_day, currency, total, settlement_id)
             row = inserted[0]
             if entry is not None:
-                await sql("UPDATE settlements SET entry_id = {} WHERE id = {}", entry.id, settlement_id)
+                await tx.sql("UPDATE settlements SET entry_id = {} WHERE id = {}", entry.id, settlement_id)
                 row["entry_id"] = entry.id
     skipped = not inserted
     if skipped:
-        existing = await sql(
-            f"SELECT {SETTLEMENT_COLUMNS} FROM settlements WHERE ple_id = {{}} AND date = {{}} AND currency = {{}}",
-            ple_id,
-            settled_day,
-            currency,
+        s = Settlement
+        row = await res.db.run(
+            s.select().where((s.ple_id == ple_id) & (s.date == settled_day) & (s.currency == currency)).first()
         )
-        row = existing[0]
     outcome = "skipped" if skipped else "settled"
     check = await _against_statement(res, ple_id, settled_day, row["total"])
     log_call = log.warning if check["fee_difference"] else log.info
@@ -146,6 +152,7 @@ async def settle_ple_fees(
     )
     await audit.record(
         res.mongo,
+        res.db,
         actor=actor,
         action=f"settlement.{outcome}",
         target=row["id"],
@@ -165,21 +172,14 @@ async def _against_statement(res: Resources, ple_id: str, day: date, total: int)
 
 
 async def list_settlements(
-    limit: int, starting_after: str | None, ple_id: str | None = None, day: date | None = None
+    db: Handle, limit: int, starting_after: str | None, ple_id: str | None = None, day: date | None = None
 ) -> tuple[list[dict[str, Any]], bool]:
     """Newest first (ids sort by creation time)."""
-    rows = await sql(
-        f"SELECT {SETTLEMENT_COLUMNS} FROM settlements"
-        " WHERE ({}::text IS NULL OR id < {}) AND ({}::text IS NULL OR ple_id = {})"
-        " AND ({}::date IS NULL OR date = {}) ORDER BY id DESC LIMIT {}",
-        starting_after,
-        starting_after,
-        ple_id,
-        ple_id,
-        day,
-        day,
-        limit + 1,
-    )
+    query = Settlement.select().order_by(Settlement.id, ascending=False).limit(limit + 1)
+    for column, value in ((Settlement.id, starting_after), (Settlement.ple_id, ple_id), (Settlement.date, day)):
+        if value is not None:
+            query = query.where(column < value if column is Settlement.id else column == value)
+    rows = await db.run(query)
     return [public_settlement(r) for r in rows[:limit]], len(rows) > limit
 
 
@@ -187,15 +187,16 @@ async def settlement_report_rows(res: Resources, ple_id: str, day: date | str) -
     """The transactions whose provider fee accrued to the PLE that day (what its settlement
     sums), oldest accrual first; `provider_fee` is the accrued amount from the ledger."""
     report_day = parse_day(day)
-    await _ple(ple_id)
+    await _ple(res.db, ple_id)
     start, end = day_bounds(report_day)
-    accruals = await sql(
-        "SELECT e.transaction_id, p.amount, p.currency FROM journal_entries e"
-        " JOIN postings p ON p.entry_id = e.id AND p.account_code = {}"
-        " WHERE e.kind = 'provider_fee_accrued' AND e.created_at >= {} AND e.created_at < {} ORDER BY e.id",
-        fees_payable(ple_id),
-        start,
-        end,
+    accruals = await res.db.run(
+        Posting.select(
+            Posting.entry_id.transaction_id.as_alias("transaction_id"),  # type: ignore[attr-defined]
+            Posting.amount,
+            Posting.currency,
+        )
+        .where(_accruals_of(ple_id, start, end))
+        .order_by(Posting.entry_id)
     )
     ids = [a["transaction_id"] for a in accruals]
     docs: dict[str, tuple[str, dict[str, Any]]] = {}
@@ -242,5 +243,4 @@ def report_csv(rows: list[dict[str, Any]]) -> str:
 
 async def settled_count(res: Resources) -> int:
     """How many settlements are stored: gateway_settlements_total (core.observability.figures)."""
-    rows = await sql("SELECT count(*) AS n FROM settlements")
-    return int(rows[0]["n"])
+    return int(await res.db.run(Settlement.count()))

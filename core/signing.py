@@ -8,6 +8,8 @@ import hashlib
 import hmac
 import time
 
+from core.storage.postgres import Handle
+
 
 def string_to_sign(timestamp: str, method: str, path_and_query: str, body: bytes) -> bytes:
     return b"\n".join([timestamp.encode(), method.upper().encode(), path_and_query.encode(), body])
@@ -36,13 +38,13 @@ def sign_request(
 
 
 async def sign_for_merchant(
-    settings_spec: str, merchant_id: str, method: str, path_and_query: str, body: bytes
+    db: Handle, settings_spec: str, merchant_id: str, method: str, path_and_query: str, body: bytes
 ) -> dict[str, str]:
     """Sign as `merchant_id` with its newest active key (used by `gateway invoke`)."""
     from core.merchants.store import newest_active_key
     from core.security.crypto import keyring_for
 
-    key = await newest_active_key(merchant_id)
+    key = await newest_active_key(db, merchant_id)
     if key is None:
         raise LookupError(f"merchant {merchant_id} has no active API key")
     secret = keyring_for(settings_spec).decrypt(key["secret_enc"], f"api_keys:{key['id']}")

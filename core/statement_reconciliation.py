@@ -40,7 +40,7 @@ from core.providers.registry import get_adapter
 from core.reconciliation import in_progress_now
 from core.resources import Resources
 from core.settlement import day_bounds, parse_day
-from core.storage.postgres import sql
+from core.storage.postgres import Handle
 from core.timeutil import iso, utcnow
 
 log = structlog.get_logger("reconciliation")
@@ -96,14 +96,14 @@ async def _ours(res: Resources, ple_id: str, day: date, lines: list[StatementLin
     return docs
 
 
-async def _ledger(ple_id: str, ids: list[str]) -> dict[str, dict[str, int]]:
+async def _ledger(db: Handle, ple_id: str, ids: list[str]) -> dict[str, dict[str, int]]:
     """Per transaction: what its success entry moved through the PLE's clearing account and the
     provider fee it accrued, as the ledger has them."""
     found: dict[str, dict[str, int]] = {i: {} for i in ids}
     if not ids:
         return found
     kinds = [*SUCCESS_ENTRY.values(), "provider_fee_accrued"]
-    for entry in await load_entries("transaction_id = ANY({}::text[]) AND kind = ANY({}::text[])", ids, kinds):
+    for entry in await load_entries(db, "transaction_id = ANY({}::text[]) AND kind = ANY({}::text[])", ids, kinds):
         booked = found[entry.transaction_id]
         for posting in entry.postings:
             if entry.kind == "provider_fee_accrued" and posting.account_code == fees_payable(ple_id):
@@ -194,10 +194,10 @@ async def reconcile_statement(res: Resources, ple_id: str, day: date | str) -> d
     checked_day = parse_day(day)
     ple, lines = await fetch_statement(res, ple_id, checked_day)
     docs = await _ours(res, ple.ple_id, checked_day, lines)
-    ledger = await _ledger(ple.ple_id, sorted({ref for _, ref in docs}))
+    ledger = await _ledger(res.db, ple.ple_id, sorted({ref for _, ref in docs}))
     breaks, matched, in_progress = match(ple.ple_id, lines, docs, ledger)
     critical = sum(1 for b in breaks if b["severity"] == "critical")
-    rows = await sql(
+    rows = await res.db.sql(
         f"INSERT INTO statement_reconciliations ({COLUMNS})"
         " VALUES ({}, {}, now(), {}, {}, {}, {}, {}, {}::jsonb, {}, {})"
         " ON CONFLICT (ple_id, date) DO UPDATE SET generated_at = now(),"
@@ -217,7 +217,7 @@ async def reconcile_statement(res: Resources, ple_id: str, day: date | str) -> d
         len(breaks),
         critical,
     )
-    await refresh_break_figures()
+    await refresh_break_figures(res.db)
     log_call = log.error if critical else log.warning if breaks else log.info
     log_call("three-way reconciliation done", ple_id=ple.ple_id, date=checked_day.isoformat(), breaks=len(breaks))
     return public_statement_report(rows[0])
@@ -244,9 +244,9 @@ def public_statement_report(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def get_statement_reports(day: date | str, ple_id: str | None = None) -> list[dict[str, Any]]:
+async def get_statement_reports(db: Handle, day: date | str, ple_id: str | None = None) -> list[dict[str, Any]]:
     """The stored three-way results of the day (one PLE's, or every PLE's by id)."""
-    rows = await sql(
+    rows = await db.sql(
         f"SELECT {COLUMNS} FROM statement_reconciliations WHERE date = {{}} AND ({{}}::text IS NULL OR ple_id = {{}})"
         " ORDER BY ple_id",
         parse_day(day),
@@ -269,17 +269,17 @@ def breaks_csv(reports: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
-async def break_totals() -> tuple[int, int]:
+async def break_totals(db: Handle) -> tuple[int, int]:
     """(breaks, critical) over every PLE on the newest reconciled day: gateway_reconciliation_breaks."""
-    rows = await sql(
+    rows = await db.sql(
         "SELECT COALESCE(SUM(break_count), 0)::int AS n, COALESCE(SUM(critical_count), 0)::int AS c"
         " FROM statement_reconciliations WHERE date = (SELECT max(date) FROM statement_reconciliations)"
     )
     return int(rows[0]["n"]), int(rows[0]["c"])
 
 
-async def refresh_break_figures() -> None:
-    breaks, critical = await break_totals()
+async def refresh_break_figures(db: Handle) -> None:
+    breaks, critical = await break_totals(db)
     FIGURES.set("reconciliation_breaks", breaks - critical)
     FIGURES.set("reconciliation_breaks_critical", critical)
 
@@ -292,7 +292,7 @@ async def apply_collected(res: Resources, ple_id: str, day: date | str, transact
     from core.payments import payins, submission
     from core.payments.kinds import SUBMITTERS
 
-    stored = [b for r in await get_statement_reports(day, ple_id) for b in r["breaks"]]
+    stored = [b for r in await get_statement_reports(res.db, day, ple_id) for b in r["breaks"]]
     wanted = ("collected_not_succeeded", transaction_id, "apply")
     found = next((b for b in stored if (b["kind"], b["transaction_id"], b["action"]) == wanted), None)
     if found is None:
@@ -309,6 +309,7 @@ async def apply_collected(res: Resources, ple_id: str, day: date | str, transact
     status = str(doc["status"]) if doc else "unknown"
     await audit.record(
         res.mongo,
+        res.db,
         actor=actor,
         action="reconciliation.applied",
         target=transaction_id,

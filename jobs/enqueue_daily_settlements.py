@@ -19,7 +19,7 @@ async def enqueue_daily_settlements(ctx: dict[str, Any], args: NoArgs) -> dict[s
     day = previous_utc_day().isoformat()
     queue = ctx["resources"].queue
     queued = []
-    for ple in await active_ples():
+    for ple in await active_ples(ctx["resources"].db):
         settle = SettleArgs(ple_id=ple["id"], date=day)
         job = await enqueue(queue, SETTLE_PROVIDER_FEES, settle, key=f"settle:{ple['id']}:{day}")
         if job is not None:

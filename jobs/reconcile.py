@@ -29,7 +29,7 @@ async def reconcile(ctx: dict[str, Any], args: ReconcileArgs) -> dict[str, Any]:
     if args.ple_id is None:
         report = await run_reconciliation(res, day)
         result |= {"checked": report["checked"], "mismatches": len(report["mismatches"])}
-    ple_ids = [args.ple_id] if args.ple_id else [ple["id"] for ple in await active_ples()]
+    ple_ids = [args.ple_id] if args.ple_id else [ple["id"] for ple in await active_ples(res.db)]
     for ple_id in ple_ids:
         try:
             three_way = await reconcile_statement(res, ple_id, day)

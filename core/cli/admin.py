@@ -40,10 +40,11 @@ def create_token(name: str, scopes: tuple[str, ...], expires_in: str | None, as_
     settings = cli_settings()
 
     async def work(res: Any) -> dict[str, Any]:
-        created = await create_admin_token(name, scopes or SCOPES, lifetime)
+        created = await create_admin_token(res.db, name, scopes or SCOPES, lifetime)
         expires = created.expires_at.isoformat().replace("+00:00", "Z") if created.expires_at else None
         await audit.record(
             res.mongo,
+            res.db,
             actor="cli",
             action="admin_token.created",
             target=created.id,

@@ -16,18 +16,19 @@ def _with_stores(settings: Settings, work: Any) -> Any:
     import asyncio
 
     from core.security import audit_keys
-    from core.storage import postgres
     from core.storage.mongo import Mongo
+    from core.storage.postgres import Database
 
     async def main() -> Any:
         audit_keys.use_master_keys(settings.secrets_master_keys)
-        await postgres.open_pool(max_size=2)
+        db = Database(settings.database_url)
+        await db.open(max_size=2)
         mongo = Mongo(settings.mongo_url, settings.mongo_database)
         try:
-            return await work(mongo)
+            return await work(mongo, db)
         finally:
             await mongo.close()
-            await postgres.close_pool()
+            await db.close()
 
     return asyncio.run(main())
 
@@ -70,8 +71,8 @@ def rotate_key(as_json: bool) -> None:
 
     async def work(res: Any) -> dict[str, Any]:
         audit_keys.use_master_keys(settings.secrets_master_keys)
-        key_id = await audit_keys.rotate_key()
-        await audit_log.record(res.mongo, actor="cli", action="audit_key.rotated", target=key_id)
+        key_id = await audit_keys.rotate_key(res.db)
+        await audit_log.record(res.mongo, res.db, actor="cli", action="audit_key.rotated", target=key_id)
         return {"key_id": key_id}
 
     emit(run_with_resources(settings, work), as_json)

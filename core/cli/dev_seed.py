@@ -31,7 +31,7 @@ async def dev_ple(res: Any, settings: Settings) -> tuple[str, str]:
     from core.routing import active_ples, create_ple, ple_config_by_id, update_ple
     from core.security.dev_secrets import is_well_known, new_provider_secret
 
-    for row in await active_ples("sandbox"):
+    for row in await active_ples(res.db, "sandbox"):
         if row["name"] == DEV_PLE_NAME and row["base_url"] == settings.sandbox_url:
             ple_id = str(row["id"])
             secret = (await ple_config_by_id(res, ple_id)).secret
@@ -67,14 +67,14 @@ async def seed(settings: Settings) -> dict[str, Any]:
     async with open_resources(settings, pool_size=2) as res:
         ple_id, ple_secret = await dev_ple(res, settings)
         state = orjson.loads(STATE.read_bytes()) if STATE.exists() else {}
-        if not state or await fetch_merchant(state["merchant_id"]) is None:
+        if not state or await fetch_merchant(res.db, state["merchant_id"]) is None:
             created = await create_merchant(res, name="Demo merchant", actor=Actor("dev"), fee_plans=DEMO_FEES)
             state = {
                 "merchant_id": created["merchant"]["id"],
                 "key_id": created["key_id"],
                 "secret": created["secret"],
                 "webhook_secret": created["webhook_secret"],
-                "admin_token": (await create_admin_token("dev")).token,
+                "admin_token": (await create_admin_token(res.db, "dev")).token,
             }
             STATE.parent.mkdir(exist_ok=True)
             STATE.write_bytes(orjson.dumps(state, option=orjson.OPT_INDENT_2))

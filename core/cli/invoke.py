@@ -61,7 +61,9 @@ async def invoke_function(
             from core.signing import sign_for_merchant
 
             spec_keys = litestar_of(app).state.settings.secrets_master_keys
-            headers.update(await sign_for_merchant(spec_keys, merchant, verb, path, body))
+            headers.update(
+                await sign_for_merchant(litestar_of(app).state.resources.db, spec_keys, merchant, verb, path, body)
+            )
         started = time.perf_counter()
         response = await client.request(verb, path, content=body, headers=headers)
         elapsed = (time.perf_counter() - started) * 1000

@@ -27,7 +27,7 @@ def verify(as_json: bool) -> None:
     settings = cli_settings()
 
     async def work(resources: Any) -> list[dict[str, Any]]:
-        return await verify_ledger()
+        return await verify_ledger(resources.db)
 
     problems = run_with_resources(settings, work)
     emit({"ok": not problems, "problems": problems}, as_json)

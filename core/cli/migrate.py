@@ -16,13 +16,13 @@ def migrate(as_json: bool) -> None:
     """Idempotent: applies only what is missing."""
     import asyncio
 
-    from core.storage import postgres
+    from core.storage.migrate import migrate as migrate_postgres
     from core.storage.mongo import Mongo
 
     settings = cli_settings()
 
     async def run() -> dict[str, Any]:
-        applied = await postgres.migrate()
+        applied = await migrate_postgres(settings.database_url)
         mongo = Mongo(settings.mongo_url, settings.mongo_database)
         try:
             await mongo.ensure_indexes()

@@ -26,11 +26,12 @@ def rotate(as_json: bool) -> None:
     ring = keyring_for(settings.secrets_master_keys)
 
     async def work(res: Any) -> dict[str, Any]:
-        stale = await count_stale(ring)
+        stale = await count_stale(res.db, ring)
         with click.progressbar(length=stale, label="re-encrypting", file=click.get_text_stream("stderr")) as bar:
-            rewritten = await rotate_all(ring, bar.update)
+            rewritten = await rotate_all(res.db, ring, bar.update)
         await audit.record(
             res.mongo,
+            res.db,
             actor="cli",
             action="secrets.rotated",
             target=f"master_key:{ring.primary}",

@@ -62,7 +62,7 @@ def serve(role: str, port: int, host: str, workers: int) -> None:
         if settings.environment == "production":  # and a PLE with a public secret (issue 17)
             from core.security.dev_secrets import production_start_problem
 
-            problem = production_start_problem(settings.secrets_master_keys)
+            problem = production_start_problem(settings.database_url, settings.secrets_master_keys)
             if problem:
                 click.echo(f"start-up stopped: {problem}", err=True)
                 sys.exit(2)

@@ -32,7 +32,7 @@ def create(email: str, role: str, merchant_id: str | None, team_role: str | None
     settings = cli_settings()
 
     async def work(res: Any) -> dict[str, Any]:
-        created = await create_user(email, password, role, merchant_id, team_role)
+        created = await create_user(res.db, email, password, role, merchant_id, team_role)
         return {k: created[k] for k in ("id", "email", "role", "team_role", "merchant_id")}
 
     try:
@@ -53,9 +53,9 @@ def reset_link(email: str, base_url: str) -> None:
     settings = cli_settings()
 
     async def work(res: Any) -> str:
-        found = await user_by_email(email)
+        found = await user_by_email(res.db, email)
         if found is None or found["disabled"]:
             raise click.ClickException(f"no active user with email {email.strip().lower()}")
-        return base_url.rstrip("/") + password_links.PATH + await password_links.issue(found["id"], "reset")
+        return base_url.rstrip("/") + password_links.PATH + await password_links.issue(res.db, found["id"], "reset")
 
     click.echo(run_with_resources(settings, work))

@@ -15,9 +15,9 @@ async def merchant_context(
     page: Page, merchant_id: str, fee_plans: dict[str, Any] | None = None, **extra: Any
 ) -> dict[str, Any]:
     """`fee_plans` given: the form shows those (a preview, or plans that were refused)."""
-    merchant = await get_merchant(merchant_id)
-    routes = {(r["direction"], r["method"]): r["ple_id"] for r in await routes_of(merchant_id)}
-    ples, _ = await list_ples(100, None)
+    merchant = await get_merchant(page.resources.db, merchant_id)
+    routes = {(r["direction"], r["method"]): r["ple_id"] for r in await routes_of(page.resources.db, merchant_id)}
+    ples, _ = await list_ples(page.resources.db, 100, None)
     return {
         "m": merchant,
         "routes": routes,
@@ -45,8 +45,8 @@ async def settlements_context(page: Page, **extra: Any) -> dict[str, Any]:
     from core.settlement import list_settlements, previous_utc_day
 
     after = (page.request.query_params.get("starting_after") or "").strip()[:64] or None
-    rows, has_more = await list_settlements(50, after)
-    ples, _ = await list_ples(100, None)
+    rows, has_more = await list_settlements(page.resources.db, 50, after)
+    ples, _ = await list_ples(page.resources.db, 100, None)
     return {
         "settlements": rows,
         "has_more": has_more,
@@ -60,7 +60,7 @@ async def ples_context(page: Page, **extra: Any) -> dict[str, Any]:
     from core.providers.registry import ADAPTERS
 
     after = (page.request.query_params.get("starting_after") or "").strip()[:64] or None
-    rows, has_more = await list_ples(50, after)
+    rows, has_more = await list_ples(page.resources.db, 50, after)
     return {
         "ples": rows,
         "has_more": has_more,

@@ -41,7 +41,7 @@ async def overview(
     }
     since = starts["month"]
     first_day = local_today - timedelta(days=DAYS - 1)
-    out: dict[str, Any] = {"balances": await merchant_balances(merchant_id)}
+    out: dict[str, Any] = {"balances": await merchant_balances(res.db, merchant_id)}
     daily: dict[str, int] = {(first_day + timedelta(days=i)).isoformat(): 0 for i in range(DAYS)}
     for kind in ("payins", "payouts"):
         docs = (

@@ -17,7 +17,7 @@ from typing import Any
 from core.dashboard.passwords import hash_password
 from core.dashboard.users import COLUMNS, check_new_password
 from core.security.crypto import new_secret
-from core.storage.postgres import sql
+from core.storage.postgres import Handle
 
 LIFETIME = {"reset": timedelta(hours=1), "invite": timedelta(days=7)}
 PATH = "/reset/"
@@ -27,11 +27,11 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def issue(user_id: str, purpose: str) -> str:
+async def issue(db: Handle, user_id: str, purpose: str) -> str:
     """A new link token for this user (older unused ones stop working)."""
     token = new_secret("pwl")
-    await void(user_id)
-    await sql(
+    await void(db, user_id)
+    await db.sql(
         "INSERT INTO dashboard_password_links (token_hash, user_id, purpose, expires_at)"
         " VALUES ({}, {}, {}, now() + {}::interval)",
         *(_digest(token), user_id, purpose, LIFETIME[purpose]),
@@ -39,17 +39,17 @@ async def issue(user_id: str, purpose: str) -> str:
     return token
 
 
-async def void(user_id: str) -> None:
+async def void(db: Handle, user_id: str) -> None:
     """Every unused link of this user stops working."""
-    await sql("UPDATE dashboard_password_links SET used_at = now() WHERE user_id = {} AND used_at IS NULL", user_id)
+    await db.sql("UPDATE dashboard_password_links SET used_at = now() WHERE user_id = {} AND used_at IS NULL", user_id)
 
 
-async def holder(token: str) -> dict[str, Any] | None:
+async def holder(db: Handle, token: str) -> dict[str, Any] | None:
     """The user a live link belongs to (with the link's `purpose`), else None."""
     if not token.startswith("pwl_") or len(token) > 100:
         return None
     columns = ", ".join(f"u.{c}" for c in COLUMNS.split(", "))
-    rows = await sql(
+    rows = await db.sql(
         f"SELECT {columns}, l.purpose FROM dashboard_password_links l JOIN dashboard_users u ON u.id = l.user_id"
         " WHERE l.token_hash = {} AND l.used_at IS NULL AND l.expires_at > now() AND NOT u.disabled",
         _digest(token),
@@ -57,14 +57,14 @@ async def holder(token: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-async def use(token: str, password: str) -> dict[str, Any] | None:
+async def use(db: Handle, token: str, password: str) -> dict[str, Any] | None:
     """Set the password through a live link; None when the link is used, expired or unknown.
     ValueError for a password too short."""
     check_new_password(password)
-    if await holder(token) is None:  # spare the hashing work for a dead link
+    if await holder(db, token) is None:  # spare the hashing work for a dead link
         return None
     password_hash = await asyncio.to_thread(hash_password, password)
-    rows = await sql(
+    rows = await db.sql(
         "WITH used AS (UPDATE dashboard_password_links SET used_at = now()"
         " WHERE token_hash = {} AND used_at IS NULL AND expires_at > now() RETURNING user_id)"
         " UPDATE dashboard_users u SET password_hash = {}, session_epoch = session_epoch + 1"

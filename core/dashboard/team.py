@@ -19,7 +19,7 @@ from core.dashboard.users import COLUMNS, create_user, get_user, normal_email
 from core.dashboard.web import Page
 from core.merchants.service import Actor
 from core.resources import Resources
-from core.storage.postgres import sql
+from core.storage.postgres import Handle
 
 
 class TeamError(ValueError):
@@ -31,8 +31,8 @@ class TeamError(ValueError):
         self.message = message
 
 
-async def members(merchant_id: str) -> list[dict[str, Any]]:
-    rows = await sql(
+async def members(db: Handle, merchant_id: str) -> list[dict[str, Any]]:
+    rows = await db.sql(
         f"SELECT {COLUMNS} FROM dashboard_users WHERE merchant_id = {{}} ORDER BY created_at, email", merchant_id
     )
     return [{**r, "invited": r["password_hash"] is None} for r in rows]
@@ -45,8 +45,8 @@ def _check_role(team_role: str, acting: dict[str, Any]) -> None:
         raise TeamError(403, "Only an owner can make someone an owner.")
 
 
-async def _target(merchant_id: str, user_id: str, acting: dict[str, Any]) -> dict[str, Any]:
-    user = await get_user(user_id)
+async def _target(db: Handle, merchant_id: str, user_id: str, acting: dict[str, Any]) -> dict[str, Any]:
+    user = await get_user(db, user_id)
     if user is None or user["merchant_id"] != merchant_id:
         raise TeamError(404, "No such team member.")
     if user["id"] == acting["id"]:
@@ -62,10 +62,10 @@ async def invite(
     """The new (password-less) member and the token of its one-time set-password link."""
     _check_role(team_role, acting)
     try:
-        user = await create_user(normal_email(email), None, "merchant", merchant_id, team_role)
+        user = await create_user(res.db, normal_email(email), None, "merchant", merchant_id, team_role)
     except ValueError as exc:
         raise TeamError(422, str(exc)) from None
-    token = await password_links.issue(user["id"], "invite")
+    token = await password_links.issue(res.db, user["id"], "invite")
     await _audit(res, actor, "team.member_invited", merchant_id, {"user_id": user["id"], "team_role": team_role})
     return user, token
 
@@ -74,10 +74,10 @@ async def change_role(
     res: Resources, merchant_id: str, acting: dict[str, Any], actor: Actor, user_id: str, team_role: str
 ) -> None:
     _check_role(team_role, acting)
-    user = await _target(merchant_id, user_id, acting)
+    user = await _target(res.db, merchant_id, user_id, acting)
     if user["team_role"] == team_role:
         return
-    changed = await sql(
+    changed = await res.db.sql(
         "UPDATE dashboard_users SET team_role = {} WHERE id = {} AND team_role = {} RETURNING id",
         *(team_role, user_id, user["team_role"]),
     )
@@ -90,17 +90,17 @@ async def set_disabled(
     res: Resources, merchant_id: str, acting: dict[str, Any], actor: Actor, user_id: str, disabled: bool
 ) -> None:
     """Disabling ends the member's sessions (epoch + 1) and voids its unused password links."""
-    user = await _target(merchant_id, user_id, acting)
+    user = await _target(res.db, merchant_id, user_id, acting)
     if user["disabled"] == disabled:
         return
-    changed = await sql(
+    changed = await res.db.sql(
         "UPDATE dashboard_users SET disabled = {}, session_epoch = session_epoch + 1"
         " WHERE id = {} AND disabled = {} AND team_role = {} RETURNING id",
         *(disabled, user_id, user["disabled"], user["team_role"]),
     )
     _unchanged_meanwhile(changed)
     if disabled:
-        await password_links.void(user_id)
+        await password_links.void(res.db, user_id)
     action = "team.member_disabled" if disabled else "team.member_enabled"
     await _audit(res, actor, action, merchant_id, {"user_id": user_id})
 
@@ -113,7 +113,9 @@ def _unchanged_meanwhile(updated: list[dict[str, Any]]) -> None:
 
 
 async def _audit(res: Resources, actor: Actor, action: str, merchant_id: str, details: dict[str, Any]) -> None:
-    await audit.record(res.mongo, actor=actor.name, action=action, target=merchant_id, ip=actor.ip, details=details)
+    await audit.record(
+        res.mongo, res.db, actor=actor.name, action=action, target=merchant_id, ip=actor.ip, details=details
+    )
 
 
 def link_url(page: Page, token: str) -> str:
@@ -123,5 +125,5 @@ def link_url(page: Page, token: str) -> str:
 
 async def render(page: Page, status: int = 200, **context: Any) -> Response[Any]:
     """The Team page: members, their roles and states, the invite form."""
-    listed = await members(page.merchant_id)
+    listed = await members(page.resources.db, page.merchant_id)
     return page.render("team.html", status=status, members=listed, roles=TEAM_ROLES, me=page.user, **context)

@@ -189,7 +189,7 @@ async def signed_in(
     session = await sessions.load_session(resources.redis, request.cookies.get(sessions.COOKIE))
     if session is None or not session.signed_in:
         raise SignInRequired()
-    user = await get_user(str(session.user_id))
+    user = await get_user(resources.db, str(session.user_id))
     # Disabling a user or resetting its password ends its sessions (at their next click).
     if user is None or user["disabled"] or user["session_epoch"] != session.epoch:
         await sessions.end_session(resources.redis, session.id)

@@ -16,5 +16,5 @@ async def webhooks_context(page: Page, **extra: Any) -> dict[str, Any]:
     deliveries, has_more = await list_deliveries(
         page.resources, page.merchant_id, limit=PAGE_SIZE, starting_after=after
     )
-    merchant = await get_merchant(page.merchant_id)
+    merchant = await get_merchant(page.resources.db, page.merchant_id)
     return {"merchant": merchant, "deliveries": deliveries, "has_more": has_more, **extra}

@@ -72,7 +72,9 @@ def auth_middleware(app: Any) -> Any:
             state["_verified_body"] = body
             structlog.contextvars.bind_contextvars(merchant_id=auth.merchant_id, key_id=auth.key_id)
         elif kind == "admin":
-            token = await authenticate_admin(_header(scope, b"authorization"), redis=app_state.verifier.redis, ip=ip)
+            token = await authenticate_admin(
+                app_state.resources.db, _header(scope, b"authorization"), redis=app_state.verifier.redis, ip=ip
+            )
             # Each admin function declares the scope it needs (`opt={"admin_scope": ...}`).
             handler = scope.get("route_handler")
             require_scope(token, getattr(handler, "opt", {}).get("admin_scope"))
@@ -112,6 +114,7 @@ def install_verifier(state: State, resources: Any) -> None:
     s = resources.settings
     state.verifier = RequestVerifier(
         resources.redis,
+        resources.db,
         secrets_spec=s.secrets_master_keys,
         tolerance=s.signature_tolerance_seconds,
         rate=s.rate_limit_per_second,

@@ -25,7 +25,7 @@ import orjson
 from core.ids import new_id
 from core.ledger.amounts import check_account, check_amount, check_currency, check_id
 from core.observability.metrics import LEDGER_POSTINGS
-from core.storage.postgres import engine, sql
+from core.storage.postgres import Handle, Transaction
 
 PostingSpec = tuple[str, str, int]  # (account_code, currency, signed amount: credit > 0)
 
@@ -139,13 +139,13 @@ def _row_to_entry(row: dict[str, Any], postings: list[dict[str, Any]], created: 
 ENTRY_COLUMNS = "id, idempotency_key, kind, transaction_id, merchant_id, currency, created_at, metadata"
 
 
-async def load_entries(where: str, *args: Any) -> list[Entry]:
+async def load_entries(db: Handle, where: str, *args: Any) -> list[Entry]:
     """Entries matching `where` (a SQL condition with `{}` placeholders), oldest first."""
-    rows = await sql(f"SELECT {ENTRY_COLUMNS} FROM journal_entries WHERE {where} ORDER BY id", *args)
+    rows = await db.sql(f"SELECT {ENTRY_COLUMNS} FROM journal_entries WHERE {where} ORDER BY id", *args)
     if not rows:
         return []
     ids = [r["id"] for r in rows]
-    postings = await sql(
+    postings = await db.sql(
         "SELECT entry_id, account_code, currency, amount FROM postings"
         " WHERE entry_id = ANY({}::text[]) ORDER BY entry_id, seq",
         ids,
@@ -156,31 +156,34 @@ async def load_entries(where: str, *args: Any) -> list[Entry]:
     return [_row_to_entry(r, by_entry[r["id"]], False) for r in rows]
 
 
-async def entry_by_key(idempotency_key: str) -> Entry | None:
-    found = await load_entries("idempotency_key = {}", idempotency_key)
+async def entry_by_key(db: Handle, idempotency_key: str) -> Entry | None:
+    found = await load_entries(db, "idempotency_key = {}", idempotency_key)
     return found[0] if found else None
 
 
-async def post(spec: EntrySpec) -> Entry | None:
+async def post(db: Handle, spec: EntrySpec) -> Entry | None:
     args = (spec.kind, spec.key, spec.transaction_id, spec.postings, spec.merchant_id, dict(spec.metadata))
     if spec.also is None:
-        return await post_entry(*args)
-    async with engine().transaction():  # joins the caller's transaction when there is one
-        entry = await post_entry(*args)
+        return await post_entry(db, *args)
+    async with db.transaction() as tx:  # a savepoint when `db` is the caller's transaction
+        entry = await post_entry(tx, *args)
         if entry is not None and entry.created:
-            await sql(spec.also[0], *spec.also[1])
+            await tx.sql(spec.also[0], *spec.also[1])
     return entry
 
 
-async def missing_keys(keys: Sequence[str]) -> set[str]:
+async def missing_keys(db: Handle, keys: Sequence[str]) -> set[str]:
     """The idempotency keys among `keys` that no entry has yet: one indexed query, no locks."""
     if not keys:
         return set()
-    rows = await sql("SELECT idempotency_key FROM journal_entries WHERE idempotency_key = ANY({}::text[])", list(keys))
+    rows = await db.sql(
+        "SELECT idempotency_key FROM journal_entries WHERE idempotency_key = ANY({}::text[])", list(keys)
+    )
     return set(keys) - {r["idempotency_key"] for r in rows}
 
 
 async def post_entry(
+    db: Handle,
     kind: str,
     idempotency_key: str,
     transaction_id: str,
@@ -191,7 +194,7 @@ async def post_entry(
     """Post one balanced entry; None when every amount is zero (nothing to post).
 
     Raises ValueError for an invalid or unbalanced entry and InsufficientFunds when a merchant
-    account would go below zero. Inside a caller's `engine().transaction()` it runs in a savepoint,
+    account would go below zero. Given the caller's `Transaction` it runs in a savepoint of it,
     so a failure leaves the caller's transaction usable and nothing of this entry written.
     """
     _text(kind, "kind", 64)
@@ -207,25 +210,15 @@ async def post_entry(
     meta_json = orjson.dumps(metadata or {}).decode()
     args = (kind, idempotency_key, transaction_id, merchant_id, currency, meta_json, kept)
 
-    db = engine()
-    outer = db.current_transaction.get()
-    if outer is None:
-        async with db.transaction():
-            entry = await _post(*args)
-    else:
-        savepoint = await outer.savepoint()
-        try:
-            entry = await _post(*args)
-        except BaseException:
-            await savepoint.rollback_to()
-            raise
-        await savepoint.release()
+    async with db.transaction() as tx:  # a new transaction, or a savepoint of the caller's
+        entry = await _post(tx, *args)
     if entry.created:
         LEDGER_POSTINGS.add(1, {"kind": kind})
     return entry
 
 
 async def _post(
+    tx: Transaction,
     kind: str,
     idempotency_key: str,
     transaction_id: str,
@@ -238,14 +231,14 @@ async def _post(
     for code, _, amount in kept:
         deltas[code] = deltas.get(code, 0) + amount
     codes = sorted(deltas)
-    await sql(
+    await tx.sql(
         "INSERT INTO accounts (code, currency, allow_negative)"
         " SELECT c, {}, c NOT LIKE 'merchant:%' FROM unnest({}::text[]) AS c ORDER BY c"
         " ON CONFLICT DO NOTHING",
         currency,
         codes,
     )
-    locked = await sql(
+    locked = await tx.sql(
         "SELECT code, balance, allow_negative FROM accounts"
         " WHERE currency = {} AND code = ANY({}::text[]) ORDER BY code FOR UPDATE",
         currency,
@@ -256,13 +249,13 @@ async def _post(
     for row in locked:
         delta = deltas[row["code"]]
         if delta < 0 and not row["allow_negative"] and row["balance"] + delta < 0:
-            existing = await entry_by_key(idempotency_key)
+            existing = await entry_by_key(tx, idempotency_key)
             if existing is not None:
                 return existing
             raise InsufficientFunds(row["code"], row["balance"], -delta)
 
     entry_id = new_id("je")
-    inserted = await sql(
+    inserted = await tx.sql(
         "WITH e AS ("
         " INSERT INTO journal_entries"
         " (id, idempotency_key, kind, transaction_id, merchant_id, currency, metadata)"
@@ -294,7 +287,7 @@ async def _post(
         currency,
     )
     if not inserted:
-        existing = await entry_by_key(idempotency_key)
+        existing = await entry_by_key(tx, idempotency_key)
         if existing is None:  # cannot happen: the conflicting row is committed and visible now
             raise RuntimeError(f"idempotency key {idempotency_key!r} conflicted but no entry is visible")
         return existing

@@ -8,15 +8,15 @@ from typing import Any
 
 from core.ledger.amounts import available, check_id, reserved
 from core.ledger.posting import Entry, load_entries
-from core.storage.postgres import sql
+from core.storage.postgres import Handle
 
 MAX_STATEMENT_LIMIT = 1000
 
 
-async def merchant_balances(merchant_id: str) -> list[dict[str, Any]]:
+async def merchant_balances(db: Handle, merchant_id: str) -> list[dict[str, Any]]:
     """[{currency, available, reserved}] for each currency the merchant has an account in."""
     check_id(merchant_id, "merchant_id")
-    rows = await sql(
+    rows = await db.sql(
         "SELECT code, currency, balance FROM accounts WHERE code = ANY({}::text[]) ORDER BY currency",
         [available(merchant_id), reserved(merchant_id)],
     )
@@ -28,6 +28,7 @@ async def merchant_balances(merchant_id: str) -> list[dict[str, Any]]:
 
 
 async def merchant_statement(
+    db: Handle,
     merchant_id: str,
     limit: int,
     starting_after: str | None = None,
@@ -60,7 +61,7 @@ async def merchant_statement(
         if value is not None:
             outer.append(condition)
             outer_args.append(value)
-    rows = await sql(
+    rows = await db.sql(
         f"WITH ids AS (SELECT DISTINCT entry_id FROM postings WHERE {' AND '.join(inner)})"
         " SELECT e.id FROM journal_entries e JOIN ids ON ids.entry_id = e.id"
         f" WHERE {' AND '.join(outer) or 'true'} ORDER BY e.id DESC LIMIT {{}}",
@@ -71,7 +72,7 @@ async def merchant_statement(
     ids = [r["id"] for r in rows[:limit]]
     if not ids:
         return [], False
-    entries = await load_entries("id = ANY({}::text[])", ids)
+    entries = await load_entries(db, "id = ANY({}::text[])", ids)
     page = []
     for entry in sorted(entries, key=lambda e: e.id, reverse=True):
         mine = [p for p in entry.postings if p.account_code in codes]
@@ -83,19 +84,21 @@ def _with_postings(entry: Entry, postings: list[Any]) -> Entry:
     return replace(entry, postings=postings)
 
 
-async def entries_for_transaction(transaction_id: str) -> list[Entry]:
+async def entries_for_transaction(db: Handle, transaction_id: str) -> list[Entry]:
     """Every entry of one payin, payout, settlement or adjustment, oldest first, all postings."""
-    return await load_entries("transaction_id = {}", transaction_id)
+    return await load_entries(db, "transaction_id = {}", transaction_id)
 
 
-async def verify_ledger() -> list[dict[str, Any]]:
+async def verify_ledger(
+    db: Handle,
+) -> list[dict[str, Any]]:
     """Every problem found; an empty list proves the three invariants of ARCHITECTURE §6, and that
     each payin's refund guard equals its refunds in the ledger (§4.9).
 
     Each check is one statement, so it reads one consistent snapshot while postings continue.
     """
     problems: list[dict[str, Any]] = []
-    for row in await sql(
+    for row in await db.sql(
         "SELECT e.id, e.currency AS entry_currency, p.currency, coalesce(sum(p.amount), 0) AS total,"
         " count(p.seq) AS n FROM journal_entries e LEFT JOIN postings p ON p.entry_id = e.id"
         " GROUP BY e.id, e.currency, p.currency"
@@ -115,7 +118,7 @@ async def verify_ledger() -> list[dict[str, Any]]:
                     "sum": int(row["total"]),
                 }
             )
-    for row in await sql(
+    for row in await db.sql(
         "SELECT a.code, a.currency, a.balance, coalesce(s.total, 0) AS total FROM accounts a"
         " LEFT JOIN (SELECT account_code, currency, sum(amount) AS total FROM postings"
         " GROUP BY account_code, currency) s ON s.account_code = a.code AND s.currency = a.currency"
@@ -130,7 +133,7 @@ async def verify_ledger() -> list[dict[str, Any]]:
                 "postings_sum": int(row["total"]),
             }
         )
-    for row in await sql(
+    for row in await db.sql(
         "SELECT code, currency, balance FROM accounts WHERE code LIKE 'merchant:%'"
         " AND (balance < 0 OR allow_negative) ORDER BY code, currency"
     ):
@@ -143,7 +146,7 @@ async def verify_ledger() -> list[dict[str, Any]]:
             }
         )
     # The refund guard agrees with the ledger: per payin, its refund holds less its failed refunds.
-    for row in await sql(
+    for row in await db.sql(
         "SELECT g.payin_id, g.committed, coalesce(h.total, 0) AS held FROM refund_guard g LEFT JOIN"
         " (SELECT metadata->>'payin_id' AS payin_id,"
         "  sum(CASE WHEN kind = 'refund_hold' THEN (metadata->>'amount')::bigint"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from core.ledger.amounts import available, check_id, reserved
 from core.ledger.posting import Entry
-from core.storage.postgres import sql
+from core.storage.postgres import Handle
 
 
 @dataclass(frozen=True)
@@ -23,10 +23,10 @@ class StatementLine:
     balance_after: int
 
 
-async def balances_after(merchant_id: str, entry_id: str) -> dict[tuple[str, str], int]:
+async def balances_after(db: Handle, merchant_id: str, entry_id: str) -> dict[tuple[str, str], int]:
     """{(account code, currency): balance just after `entry_id`} for the merchant's accounts."""
     check_id(merchant_id, "merchant_id")
-    rows = await sql(
+    rows = await db.sql(
         "SELECT a.code, a.currency, a.balance - coalesce((SELECT sum(p.amount) FROM postings p"
         " WHERE p.account_code = a.code AND p.currency = a.currency AND p.entry_id > {}), 0) AS balance"
         " FROM accounts a WHERE a.code = ANY({}::text[])",
@@ -36,12 +36,12 @@ async def balances_after(merchant_id: str, entry_id: str) -> dict[tuple[str, str
     return {(r["code"], r["currency"]): int(r["balance"]) for r in rows}
 
 
-async def statement_lines(merchant_id: str, entries: list[Entry]) -> list[StatementLine]:
+async def statement_lines(db: Handle, merchant_id: str, entries: list[Entry]) -> list[StatementLine]:
     """One line per posting of `entries` (newest first, the merchant's postings only), each with
     its account's balance after that entry."""
     if not entries:
         return []
-    balance = await balances_after(merchant_id, entries[0].id)
+    balance = await balances_after(db, merchant_id, entries[0].id)
     lines: list[StatementLine] = []
     for entry in entries:
         for posting in entry.postings:

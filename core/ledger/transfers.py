@@ -22,7 +22,7 @@ from core.ledger.amounts import (
     reserved,
 )
 from core.ledger.posting import Entry, EntrySpec, PostingSpec, post, post_entry
-from core.storage.postgres import engine, sql
+from core.storage.postgres import Handle
 
 
 def _transfer(source: str, target: str, currency: str, amount: int) -> tuple[PostingSpec, ...]:
@@ -54,9 +54,9 @@ def payin_credit(payin_id: str, merchant_id: str, ple_id: str, currency: str, am
 
 
 async def credit_payin(
-    payin_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int
+    db: Handle, payin_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int
 ) -> Entry | None:
-    return await post(payin_credit(payin_id, merchant_id, ple_id, currency, amount, fee))
+    return await post(db, payin_credit(payin_id, merchant_id, ple_id, currency, amount, fee))
 
 
 def payout_hold(payout_id: str, merchant_id: str, currency: str, amount: int, fee: int) -> EntrySpec:
@@ -75,8 +75,10 @@ def payout_hold(payout_id: str, merchant_id: str, currency: str, amount: int, fe
     )
 
 
-async def hold_payout_funds(payout_id: str, merchant_id: str, currency: str, amount: int, fee: int) -> Entry | None:
-    return await post(payout_hold(payout_id, merchant_id, currency, amount, fee))
+async def hold_payout_funds(
+    db: Handle, payout_id: str, merchant_id: str, currency: str, amount: int, fee: int
+) -> Entry | None:
+    return await post(db, payout_hold(payout_id, merchant_id, currency, amount, fee))
 
 
 def payout_settlement(payout_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int) -> EntrySpec:
@@ -96,9 +98,9 @@ def payout_settlement(payout_id: str, merchant_id: str, ple_id: str, currency: s
 
 
 async def settle_payout(
-    payout_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int
+    db: Handle, payout_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int
 ) -> Entry | None:
-    return await post(payout_settlement(payout_id, merchant_id, ple_id, currency, amount, fee))
+    return await post(db, payout_settlement(payout_id, merchant_id, ple_id, currency, amount, fee))
 
 
 def payout_release(payout_id: str, merchant_id: str, currency: str, amount: int, fee: int) -> EntrySpec:
@@ -115,8 +117,10 @@ def payout_release(payout_id: str, merchant_id: str, currency: str, amount: int,
     )
 
 
-async def release_payout_funds(payout_id: str, merchant_id: str, currency: str, amount: int, fee: int) -> Entry | None:
-    return await post(payout_release(payout_id, merchant_id, currency, amount, fee))
+async def release_payout_funds(
+    db: Handle, payout_id: str, merchant_id: str, currency: str, amount: int, fee: int
+) -> Entry | None:
+    return await post(db, payout_release(payout_id, merchant_id, currency, amount, fee))
 
 
 def payout_reversal(payout_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int) -> EntrySpec:
@@ -137,9 +141,9 @@ def payout_reversal(payout_id: str, merchant_id: str, ple_id: str, currency: str
 
 
 async def reverse_payout(
-    payout_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int
+    db: Handle, payout_id: str, merchant_id: str, ple_id: str, currency: str, amount: int, fee: int
 ) -> Entry | None:
-    return await post(payout_reversal(payout_id, merchant_id, ple_id, currency, amount, fee))
+    return await post(db, payout_reversal(payout_id, merchant_id, ple_id, currency, amount, fee))
 
 
 def provider_fee_accrual(transaction_id: str, ple_id: str, currency: str, provider_fee: int) -> EntrySpec:
@@ -155,12 +159,14 @@ def provider_fee_accrual(transaction_id: str, ple_id: str, currency: str, provid
     )
 
 
-async def accrue_provider_fee(transaction_id: str, ple_id: str, currency: str, provider_fee: int) -> Entry | None:
-    return await post(provider_fee_accrual(transaction_id, ple_id, currency, provider_fee))
+async def accrue_provider_fee(
+    db: Handle, transaction_id: str, ple_id: str, currency: str, provider_fee: int
+) -> Entry | None:
+    return await post(db, provider_fee_accrual(transaction_id, ple_id, currency, provider_fee))
 
 
 async def settle_provider_fees(
-    ple_id: str, settlement_date: date | str, currency: str, total: int, settlement_id: str
+    db: Handle, ple_id: str, settlement_date: date | str, currency: str, total: int, settlement_id: str
 ) -> Entry | None:
     """A PLE's fees of one day settled: total from PLE fees_payable to PLE clearing.
 
@@ -170,6 +176,7 @@ async def settle_provider_fees(
     day = settlement_date.isoformat() if isinstance(settlement_date, date) else str(settlement_date)
     date.fromisoformat(day)  # ValueError for anything but YYYY-MM-DD
     return await post_entry(
+        db,
         "provider_fees_settled",
         f"provider_fees:{ple_id}:{currency}:{day}",
         settlement_id,
@@ -187,7 +194,7 @@ class AdjustmentConflict(ValueError):
 
 
 async def adjust_merchant_balance(
-    merchant_id: str, currency: str, amount: int, reference: str, reason: str
+    db: Handle, merchant_id: str, currency: str, amount: int, reference: str, reason: str
 ) -> Entry | None:
     """Manual adjustment: amount > 0 credits merchant available from platform adjustments,
     amount < 0 debits it (InsufficientFunds when not covered). Idempotent per merchant and
@@ -200,6 +207,7 @@ async def adjust_merchant_balance(
     if not isinstance(reason, str) or not reason.strip():
         raise ValueError("an adjustment needs a reason")
     entry = await post_entry(
+        db,
         "manual_adjustment",
         f"adjustment:{merchant_id}:{reference}",
         reference,
@@ -272,14 +280,14 @@ def refund_release(refund_id: str, payin_id: str, merchant_id: str, currency: st
 
 
 async def hold_refund_funds(
-    refund_id: str, payin_id: str, merchant_id: str, currency: str, payin_amount: int, amount: int | None
+    db: Handle, refund_id: str, payin_id: str, merchant_id: str, currency: str, payin_amount: int, amount: int | None
 ) -> int:
     """Reserve a refund of a payin, in one PostgreSQL transaction: the payin's guard row locked,
     its refunds that are not failed kept at most the payin's amount (RefundExceedsPayin), and
     the amount held from available (InsufficientFunds: nothing held, the guard untouched).
     `amount` None takes what is still refundable. Returns the amount held."""
-    async with engine().transaction():
-        await sql(
+    async with db.transaction() as tx:
+        await tx.sql(
             "INSERT INTO refund_guard (payin_id, merchant_id, currency, payin_amount) VALUES ({}, {}, {}, {})"
             " ON CONFLICT (payin_id) DO NOTHING",
             payin_id,
@@ -287,13 +295,13 @@ async def hold_refund_funds(
             currency,
             payin_amount,
         )
-        row = (await sql("SELECT payin_amount, committed FROM refund_guard WHERE payin_id = {} FOR UPDATE", payin_id))[
-            0
-        ]
+        row = (
+            await tx.sql("SELECT payin_amount, committed FROM refund_guard WHERE payin_id = {} FOR UPDATE", payin_id)
+        )[0]
         refundable = int(row["payin_amount"]) - int(row["committed"])
         wanted = refundable if amount is None else amount
         if wanted <= 0 or wanted > refundable:
             raise RefundExceedsPayin(refundable)
-        await sql("UPDATE refund_guard SET committed = committed + {} WHERE payin_id = {}", wanted, payin_id)
-        await post(refund_hold(refund_id, payin_id, merchant_id, currency, wanted))
+        await tx.sql("UPDATE refund_guard SET committed = committed + {} WHERE payin_id = {}", wanted, payin_id)
+        await post(tx, refund_hold(refund_id, payin_id, merchant_id, currency, wanted))
     return wanted

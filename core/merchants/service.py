@@ -19,7 +19,7 @@ from core.security.invalidation import announce
 from core.security.network import parse_whitelist
 from core.security.outbound import check_webhook_url
 from core.security.text import check_text
-from core.storage.postgres import engine
+from core.storage.postgres import Handle
 from core.timeutil import iso
 
 MAX_ACTIVE_KEYS = 2  # two so a rotation has no downtime (§4.1)
@@ -131,8 +131,9 @@ async def create_merchant(
         raise ApiError("validation_error", str(exc), param="fee_plans") from None
     url = await _webhook_url(res, webhook_url)
     secret, webhook_secret = new_secret("sk"), new_secret("whsec")
-    async with engine().transaction():
+    async with res.db.transaction() as tx:
         await store.insert_merchant(
+            tx,
             merchant_id,
             name,
             whitelist,
@@ -140,34 +141,35 @@ async def create_merchant(
             ring.encrypt(webhook_secret, secret_context("merchants", merchant_id)),
             plans,
         )
-        await store.insert_key(key_id, merchant_id, ring.encrypt(secret, secret_context("api_keys", key_id)))
+        await store.insert_key(tx, key_id, merchant_id, ring.encrypt(secret, secret_context("api_keys", key_id)))
     await audit.record(
         res.mongo,
+        res.db,
         actor=actor.name,
         action="merchant.created",
         target=merchant_id,
         ip=actor.ip,
         details={"name": name, "ip_whitelist": whitelist, "webhook_url": url, "key_id": key_id},
     )
-    merchant = await store.fetch_merchant(merchant_id)
+    merchant = await store.fetch_merchant(res.db, merchant_id)
     assert merchant is not None
     return {
-        "merchant": public_merchant(merchant, await store.keys_of(merchant_id)),
+        "merchant": public_merchant(merchant, await store.keys_of(res.db, merchant_id)),
         "key_id": key_id,
         "secret": secret,
         "webhook_secret": webhook_secret,
     }
 
 
-async def get_merchant(merchant_id: str) -> dict[str, Any]:
-    row = await store.fetch_merchant(merchant_id)
+async def get_merchant(db: Handle, merchant_id: str) -> dict[str, Any]:
+    row = await store.fetch_merchant(db, merchant_id)
     if row is None:
         raise not_found("merchant")
-    return public_merchant(row, await store.keys_of(merchant_id))
+    return public_merchant(row, await store.keys_of(db, merchant_id))
 
 
-async def list_merchants(limit: int, starting_after: str | None) -> tuple[list[dict[str, Any]], bool]:
-    rows = await store.list_merchants(limit + 1, starting_after)
+async def list_merchants(db: Handle, limit: int, starting_after: str | None) -> tuple[list[dict[str, Any]], bool]:
+    rows = await store.list_merchants(db, limit + 1, starting_after)
     return [public_merchant(r) for r in rows[:limit]], len(rows) > limit
 
 
@@ -184,12 +186,12 @@ async def update_merchant(res: Resources, merchant_id: str, changes: dict[str, A
             changes["fee_plans"] = validate_fee_plans(changes["fee_plans"])
         except ValueError as exc:
             raise ApiError("validation_error", str(exc), param="fee_plans") from None
-    async with engine().transaction():
-        before = await store.fetch_merchant(merchant_id, for_update=True)
+    async with res.db.transaction() as tx:
+        before = await store.fetch_merchant(tx, merchant_id, for_update=True)
         if before is None:
             raise not_found("merchant")
         if changes:
-            await store.update_merchant(merchant_id, changes)
+            await store.update_merchant(tx, merchant_id, changes)
     if changes:  # status, whitelist and limits are cached by every replica's request verifier
         await announce(res.redis, "merchant", merchant_id)
     diff = {k: {"from": before.get(k), "to": v} for k, v in changes.items() if before.get(k) != v}
@@ -197,67 +199,74 @@ async def update_merchant(res: Resources, merchant_id: str, changes: dict[str, A
         action = "merchant.updated"
         if "status" in diff:
             action = "merchant.suspended" if changes["status"] == "suspended" else "merchant.activated"
-        await audit.record(res.mongo, actor=actor.name, action=action, target=merchant_id, ip=actor.ip, details=diff)
-    return await get_merchant(merchant_id)
+        await audit.record(
+            res.mongo, res.db, actor=actor.name, action=action, target=merchant_id, ip=actor.ip, details=diff
+        )
+    return await get_merchant(res.db, merchant_id)
 
 
 async def create_api_key(res: Resources, merchant_id: str, actor: Actor) -> dict[str, Any]:
     ring = keyring_for(res.settings.secrets_master_keys)
     key_id, secret = new_id("key"), new_secret("sk")
-    async with engine().transaction():
-        if await store.fetch_merchant(merchant_id, for_update=True) is None:
+    async with res.db.transaction() as tx:
+        if await store.fetch_merchant(tx, merchant_id, for_update=True) is None:
             raise not_found("merchant")
-        active = [k for k in await store.keys_of(merchant_id) if k["status"] == "active"]
+        active = [k for k in await store.keys_of(tx, merchant_id) if k["status"] == "active"]
         if len(active) >= MAX_ACTIVE_KEYS:
             raise ApiError(
                 "validation_error",
                 f"a merchant may have at most {MAX_ACTIVE_KEYS} active keys; revoke one first",
             )
-        await store.insert_key(key_id, merchant_id, ring.encrypt(secret, secret_context("api_keys", key_id)))
+        await store.insert_key(tx, key_id, merchant_id, ring.encrypt(secret, secret_context("api_keys", key_id)))
     await audit.record(
         res.mongo,
+        res.db,
         actor=actor.name,
         action="api_key.created",
         target=merchant_id,
         ip=actor.ip,
         details={"key_id": key_id},
     )
-    key = next(k for k in await store.keys_of(merchant_id) if k["id"] == key_id)
+    key = next(k for k in await store.keys_of(res.db, merchant_id) if k["id"] == key_id)
     return {**public_key(key), "secret": secret}
 
 
 async def revoke_api_key(res: Resources, merchant_id: str, key_id: str, actor: Actor) -> dict[str, Any]:
-    if not await store.revoke_key(merchant_id, key_id):
+    if not await store.revoke_key(res.db, merchant_id, key_id):
         raise not_found("active api key")
     await announce(res.redis, "key", key_id)  # every replica drops the key now, not at its TTL
     await audit.record(
         res.mongo,
+        res.db,
         actor=actor.name,
         action="api_key.revoked",
         target=merchant_id,
         ip=actor.ip,
         details={"key_id": key_id},
     )
-    key = next(k for k in await store.keys_of(merchant_id) if k["id"] == key_id)
+    key = next(k for k in await store.keys_of(res.db, merchant_id) if k["id"] == key_id)
     return public_key(key)
 
 
 async def rotate_webhook_secret(res: Resources, merchant_id: str, actor: Actor) -> dict[str, Any]:
     ring = keyring_for(res.settings.secrets_master_keys)
     secret = new_secret("whsec")
-    async with engine().transaction():
-        if await store.fetch_merchant(merchant_id, for_update=True) is None:
+    async with res.db.transaction() as tx:
+        if await store.fetch_merchant(tx, merchant_id, for_update=True) is None:
             raise not_found("merchant")
         await store.update_merchant(
+            tx,
             merchant_id,
             {"webhook_secret_enc": ring.encrypt(secret, secret_context("merchants", merchant_id))},
         )
-    await audit.record(res.mongo, actor=actor.name, action="webhook_secret.rotated", target=merchant_id, ip=actor.ip)
+    await audit.record(
+        res.mongo, res.db, actor=actor.name, action="webhook_secret.rotated", target=merchant_id, ip=actor.ip
+    )
     return {"merchant_id": merchant_id, "webhook_secret": secret}
 
 
 async def webhook_secret_of(res: Resources, merchant_id: str) -> str:
-    row = await store.fetch_merchant(merchant_id)
+    row = await store.fetch_merchant(res.db, merchant_id)
     if row is None:
         raise not_found("merchant")
     ring = keyring_for(res.settings.secrets_master_keys)

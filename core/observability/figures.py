@@ -75,7 +75,7 @@ async def refresh(res: Resources) -> None:
     from core.statement_reconciliation import refresh_break_figures
 
     FIGURES.set("reconciliation_mismatches", await latest_mismatch_count(res))
-    await refresh_break_figures()
+    await refresh_break_figures(res.db)
     FIGURES.set("settlements", await settled_count(res))
 
 

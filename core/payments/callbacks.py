@@ -115,6 +115,7 @@ async def receive_callback(
         # Signed by one PLE about another PLE's money: refused whole, audited, counted (alerts).
         await audit.record(
             res.mongo,
+            res.db,
             actor=f"provider:{provider}",
             action="callback.rejected",
             target=event.object_id,

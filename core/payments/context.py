@@ -17,7 +17,6 @@ from core.fees import FeePlan, Fees, compute_fees, plan_or_free
 from core.providers.base import PleConfig
 from core.providers.directory import PLE_COLUMNS
 from core.resources import Resources
-from core.storage.postgres import sql
 
 _ROUTE_SQL = (
     "SELECT "
@@ -49,7 +48,7 @@ def _plan(value: Any) -> FeePlan:
 
 async def resolve_route(res: Resources, merchant_id: str, direction: str, method: str, currency: str) -> Route:
     """The merchant's active route for `direction`/`method` in `currency`; 422 `no_route`."""
-    rows = await sql(_ROUTE_SQL, direction, method, direction, method, merchant_id, direction, method)
+    rows = await res.db.sql(_ROUTE_SQL, direction, method, direction, method, merchant_id, direction, method)
     if not rows:
         raise ApiError("no_route", f"no active provider route for {direction} method {method!r}", param="method")
     row = rows[0]

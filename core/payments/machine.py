@@ -183,7 +183,7 @@ async def advance(
         return result
     try:
         for spec in machine.effects.get(to, StateEffects()).ledger(stored):
-            await ledger.post(spec)
+            await ledger.post(res.db, spec)
     except Exception as exc:  # the state is recorded: the drain (or the sweep) posts it later
         log.error("ledger effects deferred", kind=machine.kind, status=to, error=type(exc).__name__)
     if drain_now:
@@ -274,10 +274,10 @@ async def drain(res: Resources, machine: Machine[T], current: T | str) -> T | No
     if obj is None or (not obj.effects_pending and not obj.outbox):
         return obj
     specs = [spec for step in obj.history for spec in machine.effects.get(step.status, StateEffects()).ledger(obj)]
-    missing = await ledger.missing_keys([s.key for s in specs])
+    missing = await ledger.missing_keys(res.db, [s.key for s in specs])
     for spec in specs:  # in history order: a reversal needs the settlement it reverses
         if spec.key in missing:
-            await ledger.post(spec)
+            await ledger.post(res.db, spec)
     if obj.next_poll is not None and machine.poll_job is not None:
         due = obj.next_poll
         args = PollArgs(id=obj.id, attempt=due.attempt)
@@ -310,7 +310,7 @@ async def run_outbox_item(res: Resources, obj: Transaction, item: OutboxItem) ->
         if item.audit:
             details = orjson.loads(item.audit_details) if item.audit_details else {}
             await audit.record(
-                res.mongo, actor=item.actor, action=item.audit, target=obj.id, details=details, key=item.id
+                res.mongo, res.db, actor=item.actor, action=item.audit, target=obj.id, details=details, key=item.id
             )
 
 

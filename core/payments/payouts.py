@@ -103,7 +103,7 @@ async def create_payout(res: Resources, merchant_id: str, data: PayoutCreate) ->
     structlog.contextvars.bind_contextvars(payout_id=payout_id)
     hold = ledger.payout_hold(payout_id, merchant_id, data.currency, data.amount, fees.fee)
     try:  # 1: the hold, in one PostgreSQL transaction; nothing is written when funds are short
-        await ledger.post(hold)
+        await ledger.post(res.db, hold)
     except ledger.InsufficientFunds:
         raise ApiError("insufficient_funds", "available balance does not cover amount + fee", param="amount") from None
     now = utcnow()
@@ -131,7 +131,7 @@ async def create_payout(res: Resources, merchant_id: str, data: PayoutCreate) ->
     try:  # 2: the document
         await store.insert(payout)
     except ApiError:  # a concurrent request with this reference won: give the hold back
-        await ledger.post(ledger.payout_release(payout_id, merchant_id, data.currency, data.amount, fees.fee))
+        await ledger.post(res.db, ledger.payout_release(payout_id, merchant_id, data.currency, data.amount, fees.fee))
         raise
     MACHINE.counted(payout)
     return payout_view(await submission.submit(res, SUBMITTER, payout, route.ple, source="api"))  # 3 and 4

@@ -103,7 +103,7 @@ async def create_refund(res: Resources, merchant_id: str, data: RefundCreate) ->
     structlog.contextvars.bind_contextvars(refund_id=refund_id)
     try:  # 1: the guard and the hold, in one PostgreSQL transaction
         amount = await ledger.hold_refund_funds(
-            refund_id, payin.id, merchant_id, payin.currency, payin.amount, data.amount
+            res.db, refund_id, payin.id, merchant_id, payin.currency, payin.amount, data.amount
         )
     except ledger.RefundExceedsPayin as exc:
         raise ApiError(
@@ -135,7 +135,7 @@ async def create_refund(res: Resources, merchant_id: str, data: RefundCreate) ->
     try:  # 2: the document
         await store.insert(refund)
     except ApiError:  # a concurrent request with this reference won: give the hold (and guard) back
-        await ledger.post(ledger.refund_release(refund_id, payin.id, merchant_id, payin.currency, amount))
+        await ledger.post(res.db, ledger.refund_release(refund_id, payin.id, merchant_id, payin.currency, amount))
         raise
     MACHINE.counted(refund)
     ple = await res.ples.get(payin.ple_id)

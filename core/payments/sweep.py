@@ -31,7 +31,6 @@ from core.payments.model import Kind, PayinStatus
 from core.payments.payins import check_with_provider
 from core.providers.base import ProviderError
 from core.resources import Resources
-from core.storage.postgres import sql
 from core.timeutil import utcnow
 
 log = structlog.get_logger("sweep")
@@ -145,7 +144,7 @@ async def _resubmit_unanswered(res: Resources, kind: Kind, after: timedelta, rep
 async def _release_orphan_holds(res: Resources, kind: Kind, grace: timedelta, report: SweepReport) -> None:
     hold_kind, closing, release = HOLDS[kind]
     collection = MACHINES[kind].store(res).collection
-    rows = await sql(
+    rows = await res.db.sql(
         "SELECT e.transaction_id, e.merchant_id, e.currency, e.metadata FROM journal_entries e"
         " WHERE e.kind = {} AND e.created_at < {} AND e.created_at > now() - interval '30 days'"
         " AND NOT EXISTS (SELECT 1 FROM journal_entries r WHERE r.transaction_id = e.transaction_id"
@@ -162,7 +161,7 @@ async def _release_orphan_holds(res: Resources, kind: Kind, grace: timedelta, re
             continue
         meta: Any = hold["metadata"]
         meta = meta if isinstance(meta, dict) else orjson.loads(str(meta))
-        await ledger.post(release(tx_id, str(hold["merchant_id"]), str(hold["currency"]).strip(), meta))
+        await ledger.post(res.db, release(tx_id, str(hold["merchant_id"]), str(hold["currency"]).strip(), meta))
         log.warning("released a hold that never got its transaction document", kind=kind, transaction_id=tx_id)
         report.holds_released += 1
 

@@ -14,10 +14,16 @@ from typing import Any
 
 from core.providers.base import PleConfig
 from core.security.crypto import keyring_for
-from core.storage.postgres import sql
+from core.storage.postgres import Database
+from core.storage.tables import Ple
 
 ROW_TTL_SECONDS = 5.0
-PLE_COLUMNS = "id, provider, currency, base_url, credentials_enc, active"
+PLE_COLUMNS = "id, provider, currency, base_url, credentials_enc, active"  # also joined raw (core/payments/context.py)
+
+
+def _ples() -> Any:
+    """A fresh select of PLE_COLUMNS (Piccolo's where() changes the query it is called on)."""
+    return Ple.select(*(Ple._meta.get_column_by_name(c.strip()) for c in PLE_COLUMNS.split(",")))
 
 
 class UnknownPle(LookupError):
@@ -27,7 +33,8 @@ class UnknownPle(LookupError):
 
 
 class PleDirectory:
-    def __init__(self, secrets_spec: str) -> None:
+    def __init__(self, secrets_spec: str, db: Database) -> None:
+        self._db = db
         self._ring = keyring_for(secrets_spec)
         self._secrets: dict[str, str] = {}  # ciphertext -> secret
         self._by_id: dict[str, tuple[float, PleConfig]] = {}
@@ -55,10 +62,10 @@ class PleDirectory:
         hit = self._by_id.get(ple_id)
         if hit is not None and time.monotonic() - hit[0] < ROW_TTL_SECONDS:
             return hit[1]
-        rows = await sql(f"SELECT {PLE_COLUMNS} FROM ples WHERE id = {{}}", ple_id)
-        if not rows:
+        row = await self._db.run(_ples().where(Ple.id == ple_id).first())
+        if row is None:
             raise UnknownPle(ple_id)
-        config = self.config(rows[0])
+        config = self.config(row)
         self._by_id[ple_id] = (time.monotonic(), config)
         return config
 
@@ -69,7 +76,7 @@ class PleDirectory:
         hit = self._by_provider.get(provider)
         if not fresh and hit is not None and time.monotonic() - hit[0] < ROW_TTL_SECONDS:
             return hit[1]
-        rows = await sql(f"SELECT {PLE_COLUMNS} FROM ples WHERE provider = {{}} ORDER BY id", provider)
+        rows = await self._db.run(_ples().where(Ple.provider == provider).order_by(Ple.id))
         configs = [self.config(r) for r in rows]
         self._by_provider[provider] = (time.monotonic(), configs)
         return configs

@@ -23,7 +23,9 @@ from core.ids import new_id
 from core.security.attempts import charge, counter_key, forgive
 from core.security.crypto import new_secret
 from core.security.text import check_text
-from core.storage.postgres import sql
+from core.storage.postgres import Handle
+from core.storage.tables import NOW
+from core.storage.tables import AdminToken as AdminTokenRow
 
 SCOPES = ("read", "write", "ops")
 CACHE_TTL = 10.0
@@ -79,20 +81,16 @@ class NewAdminToken:
 
 
 async def create_admin_token(
-    name: str, scopes: tuple[str, ...] | list[str] = SCOPES, expires_in: timedelta | None = None
+    db: Handle, name: str, scopes: tuple[str, ...] | list[str] = SCOPES, expires_in: timedelta | None = None
 ) -> NewAdminToken:
     check_text(name, "name", 200)
     chosen = check_scopes(scopes)
     token_id, token = new_id("adm"), new_secret("gwadm")
     expires_at = datetime.now(UTC) + expires_in if expires_in is not None else None
-    await sql(
-        "INSERT INTO admin_tokens (id, name, token_hash, scopes, expires_at) VALUES ({}, {}, {}, {}, {})",
-        token_id,
-        name,
-        _hash(token),
-        list(chosen),
-        expires_at,
+    row = AdminTokenRow(
+        id=token_id, name=name, token_hash=_hash(token), scopes=list(chosen), expires_at=expires_at, created_at=NOW
     )
+    await db.run(AdminTokenRow.insert(row))
     return NewAdminToken(id=token_id, token=token, scopes=chosen, expires_at=expires_at)
 
 
@@ -120,7 +118,7 @@ def forget_all() -> None:
     _cache.clear()
 
 
-async def authenticate_admin(authorization: str | None, *, redis: Redis, ip: str) -> AdminToken:
+async def authenticate_admin(db: Handle, authorization: str | None, *, redis: Redis, ip: str) -> AdminToken:
     """The token behind a valid `Authorization: Bearer ...`; 401 `unauthorized`, or 429
     `rate_limited` when this address sent too many tokens that did not verify."""
     scheme, _, token = (authorization or "").partition(" ")
@@ -138,10 +136,11 @@ async def authenticate_admin(authorization: str | None, *, redis: Redis, ip: str
             "too many admin tokens that did not verify from this address",
             headers={"Retry-After": str(attempt.retry_after)},
         )
-    rows = await sql(
-        "SELECT id, token_hash, scopes, expires_at FROM admin_tokens WHERE token_hash = {}"
-        " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
-        digest,
+    t = AdminTokenRow
+    rows = await db.run(
+        t.select(t.id, t.token_hash, t.scopes, t.expires_at).where(
+            (t.token_hash == digest) & t.revoked_at.is_null() & (t.expires_at.is_null() | (t.expires_at > NOW))
+        )
     )
     if not rows or not hmac.compare_digest(rows[0]["token_hash"], digest):
         raise ApiError("unauthorized", "admin token is unknown, expired or revoked")

@@ -20,36 +20,37 @@ from pymongo import DESCENDING
 from core import audit
 from core.security import audit_keys
 from core.storage.mongo import Mongo
+from core.storage.postgres import Handle
 
 ANCHOR_INTERVAL_SECONDS = 2.0
 
 log = structlog.get_logger("audit")
 
 
-async def anchor_tip(mongo: Mongo) -> int | None:
+async def anchor_tip(mongo: Mongo, keys: Handle) -> int | None:
     """Anchor the current tip if it is new; returns the seq anchored now (None when nothing was)."""
     chain = mongo.db.name
     tip: dict[str, Any] | None = await mongo.db[audit.COLLECTION].find_one({}, sort=[("seq", DESCENDING)])
     if tip is None:
         return None
-    anchored = await audit_keys.latest_anchor(chain)
+    anchored = await audit_keys.latest_anchor(keys, chain)
     if anchored is not None and tip["seq"] <= anchored[0]:
         if tip["seq"] < anchored[0]:
             log.error("audit chain ends before its anchor", chain=chain, tip=tip["seq"], anchored=anchored[0])
         return None
-    wanted = await audit.expected_hash(tip)
+    wanted = await audit.expected_hash(keys, tip)
     if wanted is None or not hmac.compare_digest(wanted, str(tip.get("hash"))):
         log.error("audit tip does not verify; not anchored", chain=chain, seq=tip["seq"])
         return None
-    await audit_keys.store_anchor(chain, int(tip["seq"]), str(tip["hash"]))
+    await audit_keys.store_anchor(keys, chain, int(tip["seq"]), str(tip["hash"]))
     return int(tip["seq"])
 
 
-async def anchor_loop(mongo: Mongo, interval: float = ANCHOR_INTERVAL_SECONDS) -> None:
+async def anchor_loop(mongo: Mongo, keys: Handle, interval: float = ANCHOR_INTERVAL_SECONDS) -> None:
     """Run until cancelled; a failing round (a database down) is logged and tried again."""
     while True:
         try:
-            await anchor_tip(mongo)
+            await anchor_tip(mongo, keys)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the loop must outlive any one failure

@@ -11,6 +11,7 @@ import secrets
 
 from core.errors import ApiError
 from core.security.text import check_text, check_url_text, has_control_characters
+from core.storage.postgres import Database, Handle
 
 WELL_KNOWN_SECRETS = frozenset(
     {
@@ -56,27 +57,31 @@ def check_provider_secret(secret: object) -> str:
     return secret
 
 
-async def ples_with_well_known_secrets(secrets_spec: str) -> list[str]:
+async def ples_with_well_known_secrets(db: Handle, secrets_spec: str) -> list[str]:
     """`ple_id (name)` of every PLE, active or not, whose secret is a well-known value."""
     from core.security.crypto import keyring_for
-    from core.storage.postgres import sql
 
     ring = keyring_for(secrets_spec)
     found = []
-    for row in await sql("SELECT id, name, credentials_enc FROM ples ORDER BY id"):
+    for row in await db.sql("SELECT id, name, credentials_enc FROM ples ORDER BY id"):
         if is_well_known(ring.decrypt(row["credentials_enc"], f"ples:{row['id']}")):
             found.append(f"{row['id']} ({row['name']})")
     return found
 
 
-def production_start_problem(secrets_spec: str, timeout: float = 30.0) -> str | None:
+def production_start_problem(database_url: str, secrets_spec: str, timeout: float = 30.0) -> str | None:
     """Why a role must not start in production, or None. SANDBOX_SECRET is checked with the
     settings (core/config.py); this checks every PLE. Fails closed: a database that does not
     answer is a reason too (the orchestrator restarts the role until it does)."""
     import asyncio
 
     async def check() -> list[str]:
-        return await asyncio.wait_for(ples_with_well_known_secrets(secrets_spec), timeout)
+        db = Database(database_url)
+        await db.open(max_size=1)
+        try:
+            return await asyncio.wait_for(ples_with_well_known_secrets(db, secrets_spec), timeout)
+        finally:
+            await db.close()
 
     try:
         found = asyncio.run(check())

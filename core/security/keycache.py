@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from core.merchants import store
 from core.security.crypto import Keyring
 from core.security.network import Network, networks
+from core.storage.postgres import Handle
 
 CACHE_TTL_SECONDS = 10.0
 MAX_ENTRIES = 10_000
@@ -33,7 +34,8 @@ class KeyEntry:
 
 
 class KeyCache:
-    def __init__(self, ttl: float = CACHE_TTL_SECONDS, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(self, db: Handle, ttl: float = CACHE_TTL_SECONDS, max_entries: int = MAX_ENTRIES) -> None:
+        self.db = db
         self.ttl = ttl
         self.max_entries = max_entries
         self._entries: OrderedDict[str, tuple[float, KeyEntry | None]] = OrderedDict()
@@ -48,7 +50,7 @@ class KeyCache:
             self._entries.move_to_end(key_id)
             return hit[1]
         generation = self._generation
-        row = await store.key_for_auth(key_id)
+        row = await store.key_for_auth(self.db, key_id)
         entry = None
         if row is not None:
             entry = KeyEntry(

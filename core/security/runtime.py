@@ -34,7 +34,7 @@ async def security_runtime(state: State, resources: Any) -> AsyncIterator[None]:
 
     tasks = [
         asyncio.create_task(listen(resources.redis, invalidate, verifier.keys.clear), name="revocation-listener"),
-        asyncio.create_task(anchor_loop(resources.mongo), name="audit-anchor"),
+        asyncio.create_task(anchor_loop(resources.mongo, resources.db), name="audit-anchor"),
     ]
     try:
         yield

@@ -23,6 +23,7 @@ from core.security.crypto import keyring_for
 from core.security.keycache import KeyCache
 from core.security.network import ip_allowed
 from core.signing import signature
+from core.storage.postgres import Handle
 
 _TIMESTAMP = re.compile(r"[1-9][0-9]{0,11}")
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
@@ -67,12 +68,12 @@ class MerchantAuth:
 
 
 class RequestVerifier:
-    def __init__(self, redis: Redis, *, secrets_spec: str, tolerance: int, rate: int, burst: int) -> None:
+    def __init__(self, redis: Redis, db: Handle, *, secrets_spec: str, tolerance: int, rate: int, burst: int) -> None:
         self.redis = redis
         self.ring = keyring_for(secrets_spec)
         self.tolerance = tolerance
         self.rate, self.burst = rate, burst
-        self.keys = KeyCache()
+        self.keys = KeyCache(db)
         self._script = redis.register_script(_SCRIPT)
 
     async def verify(

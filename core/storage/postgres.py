@@ -1,88 +1,115 @@
-"""PostgreSQL through Piccolo: the engine, its pool, and the schema migrations.
+"""PostgreSQL through Piccolo: explicit handles, no process-global engine (ARCHITECTURE §3).
 
-Schema changes are plain SQL files in `migrations/`, applied in name order under an advisory
-lock, each in its own transaction, and recorded in `schema_migrations`. Piccolo's generated
-migrations were not used: they take no lock (two replicas starting at once would race) and the
-ledger needs CHECK constraints and partial indexes written by hand (docs/decisions.md).
+`Database` is a role's handle: a Piccolo `PostgresEngine` built from `Settings.database_url`
+and its pool, owned by `Resources`. `Transaction` is one pool connection inside a transaction.
+Both answer `sql()`, `transaction()` and `run()`, so a store function takes a `Handle` and runs
+the same whether its caller holds a transaction or not. Nothing here reads Piccolo's ambient
+transaction (a contextvar per engine): what runs inside a transaction is what is handed `tx`.
+
+Schema changes are Piccolo migrations applied by `gateway migrate` (core/storage/migrate.py).
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-os.environ.setdefault("PICCOLO_CONF", "core.storage.piccolo_conf")
-
-from piccolo.engine.finder import engine_finder
+import asyncpg
 from piccolo.engine.postgres import PostgresEngine
+from piccolo.query.base import Query
+from piccolo.query.proxy import Proxy
 from piccolo.querystring import QueryString
 
-MIGRATIONS = Path(__file__).parent / "migrations"
-_LOCK_ID = 7_263_001  # arbitrary, constant: the advisory lock that serialises migrators
+PiccoloQuery = Query[Any, Any] | Proxy[Any, Any]  # `.first()` wraps its query in a Proxy
 
 
-def engine() -> PostgresEngine:
-    found = engine_finder()
-    if not isinstance(found, PostgresEngine):
-        raise RuntimeError("PICCOLO_CONF does not define a PostgresEngine")
-    return found
+def _compiled(template: str, args: tuple[Any, ...]) -> tuple[str, list[Any]]:
+    """`{}` placeholders (Piccolo QueryString) to asyncpg's `$n` and its argument list."""
+    query, params = QueryString(template, *args).compile_string(engine_type="postgres")
+    return query, list(params)
 
 
-_pool_users = 0  # apps sharing this process's one engine (tests run several roles in-process)
+async def _fetch(conn: asyncpg.Connection, template: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
+    query, params = _compiled(template, args)
+    return [dict(r) for r in await conn.fetch(query, *params)]
 
 
-async def open_pool(max_size: int = 10) -> PostgresEngine:
-    """Start the engine's pool (lazily connecting: a down database must not stop start-up)."""
-    global _pool_users
-    db = engine()
-    if _pool_users == 0:
-        await db.start_connection_pool(min_size=0, max_size=max_size)
-    _pool_users += 1
-    return db
+async def _run(conn: asyncpg.Connection, query: PiccoloQuery) -> Any:
+    """A Piccolo query on `conn`, answered as `query.run()` would answer it (rows, `.first()`'s
+    row or None, objects for `.output(as_objects=True)`). `Query._process_results` and
+    `_validate` are Piccolo internals: its public `run()` only runs on the table's own engine."""
+    if isinstance(query, Proxy):  # `.first()`: one row or None; no other proxy is used here
+        if type(query).__name__ != "First":
+            raise TypeError(f"{type(query).__name__} queries are not supported on a handle")
+        rows = await _run(conn, query.query)
+        return rows[0] if rows else None
+    query._validate()
+    answers = []
+    for querystring in query.querystrings:
+        text, params = querystring.compile_string(engine_type="postgres")
+        answers.append(await query._process_results(await conn.fetch(text, *params)))
+    return answers[0] if len(answers) == 1 else answers
 
 
-async def close_pool() -> None:
-    global _pool_users
-    _pool_users -= 1
-    if _pool_users == 0:
-        await engine().close_connection_pool()
+class Transaction:
+    """One connection inside a PostgreSQL transaction; `transaction()` nests as a savepoint."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def sql(self, template: str, *args: Any) -> list[dict[str, Any]]:
+        """One statement with `{}` placeholders; rows as dicts."""
+        return await _fetch(self.conn, template, args)
+
+    async def run(self, query: PiccoloQuery) -> Any:
+        """A Piccolo query (core/storage/tables.py) inside this transaction."""
+        return await _run(self.conn, query)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """A savepoint: a failure inside rolls back to it and leaves this transaction usable."""
+        async with self.conn.transaction():
+            yield self
 
 
-async def sql(template: str, *args: Any) -> list[dict[str, Any]]:
-    """Run one statement with `{}` placeholders (Piccolo QueryString), inside the current
-    Piccolo transaction when there is one; rows come back as dicts."""
-    rows = await engine().run_querystring(QueryString(template, *args))
-    return [dict(r) for r in rows]
+class Database:
+    """A role's PostgreSQL: the Piccolo engine for `url` and its pool (started by `open`)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = PostgresEngine(config={"dsn": url}, log_queries=False)
+
+    async def open(self, max_size: int = 10) -> None:
+        """Start the pool (lazily connecting: a down database must not stop start-up)."""
+        await self.engine.start_connection_pool(min_size=0, max_size=max_size)
+
+    async def close(self) -> None:
+        await self.engine.close_connection_pool()
+
+    def _pool(self) -> asyncpg.Pool:
+        if self.engine.pool is None:
+            raise RuntimeError("Database.open() was not called")
+        return self.engine.pool
+
+    async def sql(self, template: str, *args: Any) -> list[dict[str, Any]]:
+        """One statement with `{}` placeholders on a pooled connection, autocommitted."""
+        async with self._pool().acquire() as conn:
+            return await _fetch(conn, template, args)
+
+    async def run(self, query: PiccoloQuery) -> Any:
+        """A Piccolo query (core/storage/tables.py) on a pooled connection, autocommitted."""
+        async with self._pool().acquire() as conn:
+            return await _run(conn, query)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """A new transaction on one pooled connection: committed on exit, rolled back on error."""
+        async with self._pool().acquire() as conn, conn.transaction():
+            yield Transaction(conn)
+
+    async def ping(self) -> None:
+        await self.sql("SELECT 1")
 
 
-async def ping() -> None:
-    await engine().run_ddl("SELECT 1")
-
-
-async def migrate() -> list[str]:
-    """Apply every migration not yet applied; returns the names applied now."""
-    import asyncpg
-
-    from core.config import load_settings
-
-    conn = await asyncpg.connect(load_settings().database_url)
-    applied_now: list[str] = []
-    try:
-        await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_ID)
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
-        for path in sorted(MIGRATIONS.glob("*.sql")):
-            if path.stem in done:
-                continue
-            async with conn.transaction():
-                await conn.execute(path.read_text())
-                await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", path.stem)
-            applied_now.append(path.stem)
-    finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_ID)
-        await conn.close()
-    return applied_now
+Handle = Database | Transaction  # what store functions take: run here, or inside the caller's transaction

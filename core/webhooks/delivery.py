@@ -206,7 +206,7 @@ async def deliver(res: Resources, delivery_id: str, attempt: int, *, manual: boo
         return outcome
 
     event = await res.mongo.db.events.find_one({"_id": claimed["event_id"]})
-    merchant = await fetch_merchant(claimed["merchant_id"])
+    merchant = await fetch_merchant(res.db, claimed["merchant_id"])
     url = merchant["webhook_url"] if merchant else None
     if event is None or not url:
         await _finish(res, delivery_id, attempt, None, {"status": "skipped", "url": url, "next_attempt_at": None})

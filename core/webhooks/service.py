@@ -108,6 +108,7 @@ async def retry_delivery(res: Resources, merchant_id: str, delivery_id: str, *, 
     await enqueue_attempt(res, delivery_id, attempt, key=f"{delivery_id}:manual:{secrets.token_hex(8)}", manual=True)
     await audit.record(
         res.mongo,
+        res.db,
         actor=f"merchant:{merchant_id}",
         action="webhook_delivery.retried",
         target=delivery_id,

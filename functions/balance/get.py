@@ -8,11 +8,12 @@ from litestar.di import NamedDependency
 from core.balances import balance
 from core.http import answers
 from core.http.openapi import documented
+from core.resources import Resources
 from core.security.verify import MerchantAuth
 
 ROLE = "api"
 
 
 @get("/v1/balance", **documented("getBalance", answers.Balance))
-async def get_balance(merchant: NamedDependency[MerchantAuth]) -> dict[str, Any]:
-    return await balance(merchant.merchant_id)
+async def get_balance(merchant: NamedDependency[MerchantAuth], resources: NamedDependency[Resources]) -> dict[str, Any]:
+    return await balance(resources.db, merchant.merchant_id)

@@ -24,5 +24,5 @@ async def key_create(request: Request[Any, Any, Any], resources: NamedDependency
         if exc.code != "validation_error":
             raise
         error, status = exc.message, 422
-    merchant = await get_merchant(page.merchant_id)
+    merchant = await get_merchant(resources.db, page.merchant_id)
     return page.render("keys.html", status=status, keys=merchant["api_keys"], created=created, error=error)

@@ -15,5 +15,5 @@ ROLE = "frontend"
 @get("/keys", exception_handlers=PAGE_ERRORS, include_in_schema=False)
 async def keys(request: Request[Any, Any, Any], resources: NamedDependency[Resources]) -> Response[Any]:
     page = await signed_in(request, resources)
-    merchant = await get_merchant(page.merchant_id)
+    merchant = await get_merchant(resources.db, page.merchant_id)
     return page.render("keys.html", keys=merchant["api_keys"])

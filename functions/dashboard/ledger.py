@@ -20,6 +20,6 @@ CSV_LIMIT = 1000
 async def ledger(request: Request[Any, Any, Any], resources: NamedDependency[Resources]) -> Response[Any]:
     page = await signed_in(request, resources)
     after = (request.query_params.get("starting_after") or "").strip()[:64] or None
-    entries, has_more = await merchant_statement(page.merchant_id, PAGE_SIZE, after)
-    lines = await statement_lines(page.merchant_id, entries)
+    entries, has_more = await merchant_statement(resources.db, page.merchant_id, PAGE_SIZE, after)
+    lines = await statement_lines(resources.db, page.merchant_id, entries)
     return page.render("ledger.html", lines=lines, entries=entries, has_more=has_more, after=after, csv_limit=CSV_LIMIT)

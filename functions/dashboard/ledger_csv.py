@@ -18,7 +18,7 @@ ROLE = "frontend"
 @get("/ledger.csv", exception_handlers=PAGE_ERRORS, include_in_schema=False)
 async def ledger_csv(request: Request[Any, Any, Any], resources: NamedDependency[Resources]) -> Response[Any]:
     page = await signed_in(request, resources)
-    entries, _ = await merchant_statement(page.merchant_id, MAX_STATEMENT_LIMIT)
+    entries, _ = await merchant_statement(resources.db, page.merchant_id, MAX_STATEMENT_LIMIT)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["entry_id", "created_at", "kind", "transaction_id", "account", "currency", "amount_minor"])

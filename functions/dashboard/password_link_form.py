@@ -19,7 +19,7 @@ async def password_link_form(
     token: FromPath[str], request: Request[Any, Any, Any], resources: NamedDependency[Resources]
 ) -> Response[Any]:
     page = await any_visitor(request, resources)
-    user = await password_links.holder(token)
+    user = await password_links.holder(resources.db, token)
     if user is None:
         return page.render("password_link.html", status=404)
     return page.render(

@@ -21,7 +21,7 @@ async def password_link_set(
 ) -> Response[Any]:
     page = await any_visitor(request, resources)
     form = await page.form()
-    user = await password_links.holder(token)
+    user = await password_links.holder(resources.db, token)
     if user is None:
         return page.render("password_link.html", status=404)
     password, error = form.get("password", ""), None
@@ -29,7 +29,9 @@ async def password_link_set(
         error = "The two passwords differ."
     else:
         try:
-            if await password_links.use(token, password) is None:  # used by a concurrent request meanwhile
+            if (
+                await password_links.use(resources.db, token, password) is None
+            ):  # used by a concurrent request meanwhile
                 return page.render("password_link.html", status=404)
         except ValueError as exc:
             error = str(exc).capitalize() + "."

@@ -26,7 +26,7 @@ async def signin(request: Request[Any, Any, Any], resources: NamedDependency[Res
         return page.render(
             "signin.html", status=429, email=email, error=f"Too many failed sign-ins. Try again in {minutes} minutes."
         )
-    user = await authenticate(email, password)
+    user = await authenticate(resources.db, email, password)
     if user is None:
         return page.render("signin.html", status=401, email=email, error="Wrong email or password.")
     await signin_lockout.succeeded(redis, email, page.ip)

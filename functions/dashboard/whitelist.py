@@ -15,6 +15,6 @@ ROLE = "frontend"
 @get("/settings/whitelist", exception_handlers=PAGE_ERRORS, include_in_schema=False)
 async def whitelist(request: Request[Any, Any, Any], resources: NamedDependency[Resources]) -> Response[Any]:
     page = await signed_in(request, resources)
-    merchant = await get_merchant(page.merchant_id)
+    merchant = await get_merchant(resources.db, page.merchant_id)
     saved = request.query_params.get("saved") == "1"
     return page.render("whitelist.html", text="\n".join(merchant["ip_whitelist"]), saved=saved)

@@ -11,6 +11,7 @@ from core.balances import statement
 from core.http import answers
 from core.http.lists import Limit, StartingAfter, checked_limit, page
 from core.http.openapi import documented
+from core.resources import Resources
 from core.security.verify import MerchantAuth
 
 ROLE = "api"
@@ -19,6 +20,7 @@ ROLE = "api"
 @get("/v1/ledger/entries", **documented("listLedgerEntries", answers.LedgerEntryList))
 async def list_entries(
     merchant: NamedDependency[MerchantAuth],
+    resources: NamedDependency[Resources],
     limit: Limit = 20,
     starting_after: StartingAfter = None,
     kind: FromQuery[str | None] = None,
@@ -26,6 +28,7 @@ async def list_entries(
     created_lt: FromQuery[datetime | None] = None,
 ) -> dict[str, Any]:
     data, has_more = await statement(
+        resources.db,
         merchant.merchant_id,
         limit=checked_limit(limit),
         starting_after=starting_after,

@@ -12,6 +12,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from core.dashboard.users import create_user
+from core.storage.postgres import Handle
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -74,9 +75,9 @@ async def check_page(page: Page, name: str) -> None:
     await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
-async def new_user(role: str, merchant_id: str | None = None) -> str:
+async def new_user(db: Handle, role: str, merchant_id: str | None = None) -> str:
     email = f"{role}-{secrets.token_hex(4)}@example.com"
-    await create_user(email, PASSWORD, role, merchant_id)
+    await create_user(db, email, PASSWORD, role, merchant_id)
     return email
 
 

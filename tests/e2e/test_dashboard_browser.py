@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from core.resources import Resources
+from core.storage.postgres import Database
 from tests.e2e.conftest import PASSWORD, check_page, new_user, sign_in
 from tests.fixtures.stack import eventually
 from tests.integration.webhook_receiver import Receiver
@@ -30,7 +31,7 @@ async def test_a_merchant_sees_its_payin_and_payout_and_resends_a_webhook(
     page: Page, frontend: Any, routed_merchant: Any, resources: Resources, receiver: Receiver
 ) -> None:
     m = await routed_merchant("payment", webhook_url=receiver.url)
-    email = await new_user("merchant", m.merchant_id)
+    email = await new_user(resources.db, "merchant", m.merchant_id)
     payin = (
         await m.post(
             "/v1/payins",
@@ -159,7 +160,7 @@ async def _arrived(receiver: Receiver, count: int) -> bool:
 
 
 async def test_keys_whitelist_csrf_and_another_merchants_payin(
-    page: Page, frontend: Any, routed_merchant: Any, make_merchant: Any
+    db: Database, page: Page, frontend: Any, routed_merchant: Any, make_merchant: Any
 ) -> None:
     other = await routed_merchant("payment")
     foreign = (
@@ -169,7 +170,7 @@ async def test_keys_whitelist_csrf_and_another_merchants_payin(
         )
     ).json()
     mine = await make_merchant()
-    await sign_in(page, frontend.url, await new_user("merchant", mine.merchant_id))
+    await sign_in(page, frontend.url, await new_user(db, "merchant", mine.merchant_id))
 
     await page.goto(f"{frontend.url}/keys")
     await check_page(page, "keys")
@@ -203,12 +204,12 @@ async def test_keys_whitelist_csrf_and_another_merchants_payin(
 
 
 async def test_an_admin_suspends_a_merchant_and_its_next_call_is_refused(
-    page: Page, frontend: Any, routed_merchant: Any
+    db: Database, page: Page, frontend: Any, routed_merchant: Any
 ) -> None:
     m = await routed_merchant("api")
     assert (await m.get("/v1/balance")).status_code == 200
-    await _locked_after_five_bad_passwords(page, frontend.url, await new_user("admin"))
-    await sign_in(page, frontend.url, await new_user("admin"))
+    await _locked_after_five_bad_passwords(page, frontend.url, await new_user(db, "admin"))
+    await sign_in(page, frontend.url, await new_user(db, "admin"))
     await check_page(page, "admin-merchants")
     await page.goto(f"{frontend.url}/manage/merchants/{m.merchant_id}")
     await check_page(page, "admin-merchant")

@@ -21,7 +21,7 @@ async def test_pages_render_styled_under_their_policy_with_no_violation(
         " e => console.error('CSP violation ' + e.violatedDirective))"
     )
     merchant = await make_merchant()
-    email = await new_user("merchant", merchant.merchant_id)
+    email = await new_user(resources.db, "merchant", merchant.merchant_id)
     await sign_in(page, frontend.url, email)  # the sign-in page, then the overview (with its chart)
     for path in ("/", "/payins", "/settings/whitelist"):
         answer = await page.goto(frontend.url + path)

@@ -13,10 +13,10 @@ from tests.e2e.conftest import PASSWORD, check_page, new_user, sign_in
 
 
 async def test_an_owner_invites_a_viewer_who_can_read_but_not_create_a_key(
-    page: Page, browser: Browser, frontend: Any, make_merchant: Any
+    page: Page, browser: Browser, frontend: Any, make_merchant: Any, db: Any
 ) -> None:
     merchant = await make_merchant()
-    owner = await new_user("merchant", merchant.merchant_id)
+    owner = await new_user(db, "merchant", merchant.merchant_id)
     invitee = f"viewer-{secrets.token_hex(4)}@example.com"
     await sign_in(page, frontend.url, owner)
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="Team").click()

@@ -23,6 +23,7 @@ from core.local_services import free_port
 from core.resources import Resources
 from core.security import admin_tokens
 from core.security.attempts import counter_key
+from core.storage.postgres import Database
 from tests.fixtures.merchants import SignedClient, new_merchant
 from tests.fixtures.processes import RoleProcess
 
@@ -120,12 +121,12 @@ async def test_revocation_and_suspension_reach_the_other_replica_within_2_second
 
 
 async def test_each_admin_function_needs_its_scope(
-    replicas: tuple[RoleProcess, RoleProcess], http: httpx.AsyncClient
+    db: Database, replicas: tuple[RoleProcess, RoleProcess], http: httpx.AsyncClient
 ) -> None:
     api = replicas[0].url
     read = await asyncio.to_thread(new_token, "--scope", "read")  # the CLI's flag, end to end
-    write, ops = [(await admin_tokens.create_admin_token("item-7", (scope,))).token for scope in ("write", "ops")]
-    full = (await admin_tokens.create_admin_token("item-7")).token  # as tokens made before scopes existed
+    write, ops = [(await admin_tokens.create_admin_token(db, "item-7", (scope,))).token for scope in ("write", "ops")]
+    full = (await admin_tokens.create_admin_token(db, "item-7")).token  # as tokens made before scopes existed
     merchant = {"name": "Scoped"}
     ple = {"provider": "sandbox", "name": "Scoped PLE", "currency": "INR", "base_url": "http://127.0.0.1:9"}
 
@@ -200,13 +201,16 @@ async def test_the_token_cache_holds_only_verified_tokens_and_is_bounded(
     for i in range(3000):  # unknown tokens from many addresses: none may take a cache slot
         ip = f"198.18.{i // 250}.{i % 250}"
         with pytest.raises(ApiError) as refused:
-            await admin_tokens.authenticate_admin(f"Bearer gwadm_flood{i}", redis=resources.redis, ip=ip)
+            await admin_tokens.authenticate_admin(resources.db, f"Bearer gwadm_flood{i}", redis=resources.redis, ip=ip)
         assert refused.value.code == "unauthorized"
     assert admin_tokens.cache_size() == 0
     tokens = [
-        await admin_tokens.create_admin_token(f"bulk-{i}", ("read",)) for i in range(admin_tokens.MAX_CACHED + 20)
+        await admin_tokens.create_admin_token(resources.db, f"bulk-{i}", ("read",))
+        for i in range(admin_tokens.MAX_CACHED + 20)
     ]
     for made in tokens:
-        await admin_tokens.authenticate_admin(f"Bearer {made.token}", redis=resources.redis, ip="198.19.0.1")
+        await admin_tokens.authenticate_admin(
+            resources.db, f"Bearer {made.token}", redis=resources.redis, ip="198.19.0.1"
+        )
     assert admin_tokens.cache_size() == admin_tokens.MAX_CACHED
     await resources.redis.delete(*[counter_key("admin_token", f"198.18.{i // 250}.{i % 250}") for i in range(3000)])

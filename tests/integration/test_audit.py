@@ -23,6 +23,7 @@ from core import audit
 from core.resources import Resources
 from core.security import audit_keys
 from core.storage.mongo import Mongo
+from core.storage.postgres import Database, Handle
 
 WORKERS = 4
 PER_WORKER = 25
@@ -31,19 +32,24 @@ PER_WORKER = 25
 WRITER = """
 import asyncio, sys
 from core.audit import record
+from core.config import load_settings
 from core.storage.mongo import Mongo
+from core.storage.postgres import Database, Handle
 
 async def main(url, db, worker, count):
     mongo = Mongo(url, db)
+    keys = Database(load_settings().database_url)
+    await keys.open(max_size=1)
     try:
         await mongo.ping()
         print("ready", flush=True)
         sys.stdin.readline()
         for i in range(count):
-            await record(mongo, actor=f"worker-{worker}", action="test.concurrent",
+            await record(mongo, keys, actor=f"worker-{worker}", action="test.concurrent",
                          target=f"w{worker}-{i}", details={"i": i, "token": "tok-should-vanish"})
     finally:
         await mongo.close()
+        await keys.close()
 
 asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])))
 """
@@ -67,10 +73,10 @@ async def private_db() -> AsyncIterator[Mongo]:
         await mongo.close()
 
 
-async def build_chain(mongo: Mongo, n: int = 10) -> None:
+async def build_chain(db: Handle, mongo: Mongo, n: int = 10) -> None:
     for i in range(1, n + 1):
-        await audit.record(mongo, actor="admin:ops", action="merchant.update", target=f"mer_{i}", details={"i": i})
-    report = await audit.verify_chain(mongo)
+        await audit.record(mongo, db, actor="admin:ops", action="merchant.update", target=f"mer_{i}", details={"i": i})
+    report = await audit.verify_chain(mongo, db)
     assert report == {"ok": True, "entries": n, "first_bad": None, "problem": None}
 
 
@@ -95,25 +101,27 @@ async def test_append_and_verify_on_the_session_chain(resources: Resources) -> N
     actor = f"admin:test-{secrets.token_hex(3)}"
     structlog.contextvars.bind_contextvars(request_id="req_audit_1", trace_id="ab" * 16)
     try:
-        first = await audit.record(mongo, actor=actor, action="merchant.create", target="mer_A", ip="203.0.113.7")
+        first = await audit.record(
+            mongo, resources.db, actor=actor, action="merchant.create", target="mer_A", ip="203.0.113.7"
+        )
     finally:
         structlog.contextvars.unbind_contextvars("request_id", "trace_id")
     second = await audit.record(
-        mongo, actor=actor, action="merchant.update", target="mer_A", details={"status": "active"}
+        mongo, resources.db, actor=actor, action="merchant.update", target="mer_A", details={"status": "active"}
     )
     assert first["request_id"] == "req_audit_1" and first["trace_id"] == "ab" * 16
     assert first["ip"] == "203.0.113.7" and first["details"] == {}
     assert second["request_id"] is None and second["seq"] > first["seq"]
     assert first["at"].endswith("Z") and len(first["hash"]) == 64
     stored = await mongo.db["audit_log"].find_one({"seq": second["seq"]})
-    key = await audit_keys.key_by_id(second["key_id"])
+    key = await audit_keys.key_by_id(resources.db, second["key_id"])
     assert key is not None and stored is not None
     assert stored["hash"] == audit.keyed_hash(stored, key) == second["hash"] != audit.entry_hash(stored)
     assert isinstance(stored["_id"], str) and isinstance(stored["at"], datetime)
     before = await mongo.db["audit_log"].find_one({"seq": second["seq"] - 1})
     assert before is not None and second["prev_hash"] == before["hash"]
 
-    report = await audit.verify_chain(mongo)
+    report = await audit.verify_chain(mongo, resources.db)
     assert report["ok"], report
     assert report["entries"] == await mongo.db["audit_log"].count_documents({})
 
@@ -132,7 +140,7 @@ async def test_append_and_verify_on_the_session_chain(resources: Resources) -> N
     assert len(page) == 2
 
 
-async def test_concurrent_appends_from_processes_keep_one_linear_chain(private_db: Mongo) -> None:
+async def test_concurrent_appends_from_processes_keep_one_linear_chain(db: Database, private_db: Mongo) -> None:
     name = private_db.db.name
     procs = [
         await asyncio.create_subprocess_exec(
@@ -168,7 +176,7 @@ async def test_concurrent_appends_from_processes_keep_one_linear_chain(private_d
                 await proc.wait()
 
     total = WORKERS * PER_WORKER
-    report = await audit.verify_chain(private_db)
+    report = await audit.verify_chain(private_db, db)
     assert report == {"ok": True, "entries": total, "first_bad": None, "problem": None}
     docs = [d async for d in private_db.db["audit_log"].find({}, sort=[("seq", 1)])]
     assert [d["seq"] for d in docs] == list(range(1, total + 1))
@@ -183,49 +191,49 @@ async def test_concurrent_appends_from_processes_keep_one_linear_chain(private_d
     assert switches > WORKERS, f"writers did not overlap (only {switches} switches)"
 
 
-async def test_verify_names_an_edited_entry(private_db: Mongo) -> None:
-    await build_chain(private_db)
+async def test_verify_names_an_edited_entry(db: Database, private_db: Mongo) -> None:
+    await build_chain(db, private_db)
     await private_db.db["audit_log"].update_one({"seq": 5}, {"$set": {"details.i": 500}})
-    report = await audit.verify_chain(private_db)
+    report = await audit.verify_chain(private_db, db)
     assert report["ok"] is False and report["first_bad"] == 5 and report["entries"] == 10
     assert "edited" in report["problem"]
 
 
-async def test_verify_names_an_edit_whose_hash_was_recomputed(private_db: Mongo) -> None:
-    await build_chain(private_db)
+async def test_verify_names_an_edit_whose_hash_was_recomputed(db: Database, private_db: Mongo) -> None:
+    await build_chain(db, private_db)
     coll = private_db.db["audit_log"]
     doc = await coll.find_one({"seq": 4})
     assert doc is not None
     doc["actor"] = "someone-else"
     await coll.update_one({"seq": 4}, {"$set": {"actor": doc["actor"], "hash": audit.entry_hash(doc)}})
-    report = await audit.verify_chain(private_db)
+    report = await audit.verify_chain(private_db, db)
     # Without the key the recomputed hash is not the entry's HMAC: caught at the entry itself.
     assert report["ok"] is False and report["first_bad"] == 4
     assert "without the key" in report["problem"]
 
 
 @pytest.mark.parametrize("deleted", [1, 6])
-async def test_verify_names_a_deleted_entry(private_db: Mongo, deleted: int) -> None:
-    await build_chain(private_db)
+async def test_verify_names_a_deleted_entry(db: Database, private_db: Mongo, deleted: int) -> None:
+    await build_chain(db, private_db)
     await private_db.db["audit_log"].delete_one({"seq": deleted})
-    report = await audit.verify_chain(private_db)
+    report = await audit.verify_chain(private_db, db)
     assert report["ok"] is False and report["first_bad"] == deleted and report["entries"] == 9
     assert "deleted" in report["problem"]
 
 
-async def test_verify_names_a_reordered_entry(private_db: Mongo) -> None:
-    await build_chain(private_db)
+async def test_verify_names_a_reordered_entry(db: Database, private_db: Mongo) -> None:
+    await build_chain(db, private_db)
     coll = private_db.db["audit_log"]
     # Swap seq 6 and 7 (through a free value: seq is unique).
     await coll.update_one({"seq": 6}, {"$set": {"seq": -1}})
     await coll.update_one({"seq": 7}, {"$set": {"seq": 6}})
     await coll.update_one({"seq": -1}, {"$set": {"seq": 7}})
-    report = await audit.verify_chain(private_db)
+    report = await audit.verify_chain(private_db, db)
     assert report["ok"] is False and report["first_bad"] == 6 and report["entries"] == 10
     assert "reordered" in report["problem"]
 
 
-async def test_secrets_in_details_are_dropped(private_db: Mongo) -> None:
+async def test_secrets_in_details_are_dropped(db: Database, private_db: Mongo) -> None:
     details = {
         "name": "Acme",
         "webhook_secret": "whsec-LEAK-1",
@@ -235,7 +243,9 @@ async def test_secrets_in_details_are_dropped(private_db: Mongo) -> None:
         "beneficiary": {"accountNumber": "LEAK-5", "account_number": "LEAK-6", "ifsc": "HDFC0001"},
         "X-Signature": "LEAK-7",
     }
-    entry = await audit.record(private_db, actor="admin:ops", action="merchant.create", target="mer_X", details=details)
+    entry = await audit.record(
+        private_db, db, actor="admin:ops", action="merchant.create", target="mer_X", details=details
+    )
     expected = {
         "name": "Acme",
         "auth": {"scheme": "bearer"},
@@ -246,14 +256,14 @@ async def test_secrets_in_details_are_dropped(private_db: Mongo) -> None:
     stored = await private_db.db["audit_log"].find_one({"seq": entry["seq"]})
     assert stored is not None and stored["details"] == expected
     assert "LEAK" not in repr(stored)
-    assert (await audit.verify_chain(private_db))["ok"] is True
+    assert (await audit.verify_chain(private_db, db))["ok"] is True
 
 
-async def test_cli_verify_prints_the_contract_and_exits_1_when_broken(private_db: Mongo) -> None:
+async def test_cli_verify_prints_the_contract_and_exits_1_when_broken(db: Database, private_db: Mongo) -> None:
     name = private_db.db.name
     code, out, _ = await asyncio.to_thread(cli_verify, name)
     assert (code, out) == (0, {"ok": True, "entries": 0, "first_bad": None})
-    await build_chain(private_db, 6)
+    await build_chain(db, private_db, 6)
     code, out, _ = await asyncio.to_thread(cli_verify, name)
     assert (code, out) == (0, {"ok": True, "entries": 6, "first_bad": None})
     await private_db.db["audit_log"].update_one({"seq": 3}, {"$set": {"target": "mer_other"}})
@@ -264,7 +274,7 @@ async def test_cli_verify_prints_the_contract_and_exits_1_when_broken(private_db
 
 
 async def test_cli_verify_passes_on_the_session_chain(resources: Resources) -> None:
-    await audit.record(resources.mongo, actor="system", action="test.cli", target="session")
+    await audit.record(resources.mongo, resources.db, actor="system", action="test.cli", target="session")
     code, out, err = await asyncio.to_thread(cli_verify)
     assert code == 0, err[-2000:]
     assert out["ok"] is True and out["first_bad"] is None and isinstance(out["entries"], int)

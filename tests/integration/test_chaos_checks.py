@@ -27,7 +27,6 @@ from core.ledger.transfers import payin_credit
 from core.local_services import free_port
 from core.resources import Resources
 from core.routing import create_ple, route_everything_to
-from core.storage.postgres import sql
 from core.timeutil import utcnow
 from tests.fixtures.merchants import new_merchant
 from tests.fixtures.processes import RoleProcess
@@ -58,15 +57,15 @@ class World:
     async def settle(self, kind: str, object_id: str, amount: int = AMOUNT) -> None:
         """A settling ledger entry: the real payin credit the first time, then crafted ones."""
         if kind == "payins" and not await self.entries(object_id):
-            await post(payin_credit(object_id, self.merchant, self.ple, "INR", amount, amount // 50))
+            await post(self.res.db, payin_credit(object_id, self.merchant, self.ple, "INR", amount, amount // 50))
             return
         entry_kind = {"payins": "payin_succeeded", "payouts": "payout_succeeded", "refunds": "refund_succeeded"}[kind]
         postings = ((clearing(self.ple), "INR", -amount), (fees_payable(self.ple), "INR", amount))
         key = f"crafted:{object_id}:{secrets.token_hex(4)}"  # another key: the ledger's uniqueness is not the check
-        await post(EntrySpec(entry_kind, key, object_id, postings, metadata={"amount": amount}))
+        await post(self.res.db, EntrySpec(entry_kind, key, object_id, postings, metadata={"amount": amount}))
 
     async def entries(self, object_id: str) -> list[dict[str, Any]]:
-        return await sql("SELECT id FROM journal_entries WHERE transaction_id = {}", object_id)
+        return await self.res.db.sql("SELECT id FROM journal_entries WHERE transaction_id = {}", object_id)
 
     async def problems(self, *others: World) -> list[str]:
         dumps = {w.ple: w.dump for w in (self, *others)}

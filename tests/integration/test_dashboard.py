@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from core.dashboard.users import create_user
+from core.storage.postgres import Database, Handle
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PASSWORD = "correct horse battery"
@@ -20,9 +21,9 @@ def csrf_of(html: str) -> str:
     return found.group(1)
 
 
-async def new_user(role: str = "merchant", merchant_id: str | None = None) -> str:
+async def new_user(db: Handle, role: str = "merchant", merchant_id: str | None = None) -> str:
     email = f"{role}-{secrets.token_hex(4)}@example.com"
-    await create_user(email, PASSWORD, role, merchant_id)
+    await create_user(db, email, PASSWORD, role, merchant_id)
     return email
 
 
@@ -32,9 +33,11 @@ async def sign_in(client: httpx.AsyncClient, email: str, password: str = PASSWOR
     return await client.post("/signin", data={"email": email, "password": password, "csrf_token": csrf_of(form.text)})
 
 
-async def test_sign_in_shows_the_overview_and_sets_a_safe_cookie(app_client: Any, make_merchant: Any) -> None:
+async def test_sign_in_shows_the_overview_and_sets_a_safe_cookie(
+    db: Database, app_client: Any, make_merchant: Any
+) -> None:
     merchant = await make_merchant()
-    email = await new_user(merchant_id=merchant.merchant_id)
+    email = await new_user(db, merchant_id=merchant.merchant_id)
     async with app_client("frontend") as client:
         assert (await client.get("/")).headers["location"] == "/signin"
         answer = await sign_in(client, email)
@@ -49,9 +52,9 @@ async def test_sign_in_shows_the_overview_and_sets_a_safe_cookie(app_client: Any
         assert (await client.get("/")).headers["location"] == "/signin"
 
 
-async def test_a_post_without_the_csrf_token_is_refused(app_client: Any, make_merchant: Any) -> None:
+async def test_a_post_without_the_csrf_token_is_refused(db: Database, app_client: Any, make_merchant: Any) -> None:
     merchant = await make_merchant()
-    email = await new_user(merchant_id=merchant.merchant_id)
+    email = await new_user(db, merchant_id=merchant.merchant_id)
     async with app_client("frontend") as client:
         await sign_in(client, email)
         refused = await client.post("/settings/whitelist", data={"entries": "10.0.0.0/8"})
@@ -65,17 +68,19 @@ async def test_a_post_without_the_csrf_token_is_refused(app_client: Any, make_me
         assert "10.0.0.0/8" in (await client.get("/settings/whitelist")).text
 
 
-async def test_the_sign_in_form_itself_needs_its_token(app_client: Any, make_merchant: Any) -> None:
+async def test_the_sign_in_form_itself_needs_its_token(db: Database, app_client: Any, make_merchant: Any) -> None:
     merchant = await make_merchant()
-    email = await new_user(merchant_id=merchant.merchant_id)
+    email = await new_user(db, merchant_id=merchant.merchant_id)
     async with app_client("frontend") as client:
         answer = await client.post("/signin", data={"email": email, "password": PASSWORD})
         assert answer.status_code == 403
 
 
-async def test_repeated_bad_passwords_lock_the_email_from_that_address(app_client: Any, make_merchant: Any) -> None:
+async def test_repeated_bad_passwords_lock_the_email_from_that_address(
+    db: Database, app_client: Any, make_merchant: Any
+) -> None:
     merchant = await make_merchant()
-    email = await new_user(merchant_id=merchant.merchant_id)
+    email = await new_user(db, merchant_id=merchant.merchant_id)
     async with app_client("frontend", client_ip="10.9.8.7") as client:
         for _ in range(5):
             assert (await sign_in(client, email, "wrong password!")).status_code == 401
@@ -86,7 +91,7 @@ async def test_repeated_bad_passwords_lock_the_email_from_that_address(app_clien
 
 
 async def test_a_merchant_user_sees_only_its_own_merchant(
-    app_client: Any, make_merchant: Any, routed_merchant: Any
+    db: Database, app_client: Any, make_merchant: Any, routed_merchant: Any
 ) -> None:
     other = await routed_merchant("payment")
     created = await other.post(
@@ -102,8 +107,8 @@ async def test_a_merchant_user_sees_only_its_own_merchant(
     assert created.status_code == 201, created.text
     payin_id = created.json()["id"]
     mine = await make_merchant()
-    email = await new_user(merchant_id=mine.merchant_id)
-    other_email = await new_user(merchant_id=other.merchant_id)
+    email = await new_user(db, merchant_id=mine.merchant_id)
+    other_email = await new_user(db, merchant_id=other.merchant_id)
     async with app_client("frontend") as client:
         await sign_in(client, email)
         missing = await client.get(f"/payins/{payin_id}")
@@ -116,8 +121,8 @@ async def test_a_merchant_user_sees_only_its_own_merchant(
         assert payin_id in (await client.get("/payins")).text
 
 
-async def test_an_admin_is_kept_out_of_merchant_pages(app_client: Any) -> None:
-    email = await new_user("admin")
+async def test_an_admin_is_kept_out_of_merchant_pages(db: Database, app_client: Any) -> None:
+    email = await new_user(db, "admin")
     async with app_client("frontend") as client:
         answer = await sign_in(client, email)
         assert answer.headers["location"] == "/manage/merchants"
@@ -125,12 +130,12 @@ async def test_an_admin_is_kept_out_of_merchant_pages(app_client: Any) -> None:
 
 
 async def test_admin_changes_go_through_the_services_and_are_audited_as_the_user(
-    app_client: Any, resources: Any
+    app_client: Any, resources: Any, db: Any
 ) -> None:
     from core import audit, ledger
     from core.merchants.service import get_merchant
 
-    email = await new_user("admin")
+    email = await new_user(resources.db, "admin")
     async with app_client("frontend") as client:
         await sign_in(client, email)
         page = await client.get("/manage/merchants")
@@ -150,9 +155,9 @@ async def test_admin_changes_go_through_the_services_and_are_audited_as_the_user
             "₹0.00",
             "₹5.00",
         ]
-        assert (await get_merchant(merchant_id))["fee_plans"] == {}  # a preview saves nothing
+        assert (await get_merchant(db, merchant_id))["fee_plans"] == {}  # a preview saves nothing
         assert (await client.post(fees, data={**form, "action": "save"})).status_code == 303
-        saved = (await get_merchant(merchant_id))["fee_plans"]
+        saved = (await get_merchant(db, merchant_id))["fee_plans"]
         assert saved == {
             "payin": {"upi": {"percent_bps": 150, "fixed": 0}},
             "payout": {"imps": {"percent_bps": 0, "fixed": 500}},
@@ -170,7 +175,7 @@ async def test_admin_changes_go_through_the_services_and_are_audited_as_the_user
         assert again.headers["location"].endswith("done=replayed")
         debit = {**credit, "direction": "debit", "amount": "12.5", "reference": "adj-2"}
         assert (await client.post(f"/manage/merchants/{merchant_id}/adjustments", data=debit)).status_code == 303
-        assert (await ledger.merchant_balances(merchant_id))[0]["available"] == 5_000 - 1_250
+        assert (await ledger.merchant_balances(db, merchant_id))[0]["available"] == 5_000 - 1_250
         paise = await client.post(f"/manage/merchants/{merchant_id}/adjustments", data={**credit, "amount": "1.234"})
         assert paise.status_code == 422
         suspend = {"status": "suspended", "csrf_token": token}
@@ -210,10 +215,10 @@ async def test_the_user_command_creates_a_user_who_can_sign_in(app_client: Any, 
         assert (await sign_in(client, email)).status_code == 303
 
 
-async def test_an_admin_creates_a_ple_from_the_form_and_sees_a_generated_secret_once(app_client: Any) -> None:
+async def test_an_admin_creates_a_ple_from_the_form_and_sees_a_generated_secret_once(app_client: Any, db: Any) -> None:
     from core.routing import get_ple
 
-    email = await new_user("admin")
+    email = await new_user(db, "admin")
     async with app_client("frontend") as client:
         await sign_in(client, email)
         page = await client.get("/manage/ples")
@@ -235,6 +240,6 @@ async def test_an_admin_creates_a_ple_from_the_form_and_sees_a_generated_secret_
         secret = re.search(r'data-testid="ple-secret">([^<]+)<', created.text)
         assert secret and len(secret.group(1)) >= 32
         ple_id = re.search(r"<code>(ple_\w+)</code>", created.text).group(1)  # type: ignore[union-attr]
-        ple = await get_ple(ple_id)
+        ple = await get_ple(db, ple_id)
         assert ple["fee_schedule"] == {"payin": {"upi": {"percent_bps": 50, "fixed": 0}}}
         assert secret.group(1) not in (await client.get("/manage/ples")).text  # shown once

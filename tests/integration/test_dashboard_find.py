@@ -40,7 +40,7 @@ def csv_ids(text: str) -> list[str]:
 
 
 async def test_filters_count_pages_and_export_exactly_the_apis_rows(
-    routed_merchant: Any, resources: Any, stack: Any, app_client: Any
+    routed_merchant: Any, resources: Any, stack: Any, app_client: Any, db: Any
 ) -> None:
     m = await routed_merchant()
     bodies = [payin(10_000 + 100 * i) for i in range(24)]  # 24 paid by the sandbox (amount % 100 == 0)
@@ -53,7 +53,7 @@ async def test_filters_count_pages_and_export_exactly_the_apis_rows(
         created += [a.json() for a in answers]
     for p in created:
         await settled(resources, "payin", p["id"], "failed" if p["amount"] % 100 == 51 else "succeeded", timeout=40)
-    email = await new_user(merchant_id=m.merchant_id)
+    email = await new_user(db, merchant_id=m.merchant_id)
     async with app_client("frontend") as client:
         await sign_in(client, email)
         everything = await client.get("/payins")
@@ -92,12 +92,12 @@ async def test_filters_count_pages_and_export_exactly_the_apis_rows(
 
 
 async def test_an_export_holds_only_the_signed_in_merchants_rows(
-    routed_merchant: Any, resources: Any, stack: Any, app_client: Any
+    routed_merchant: Any, resources: Any, stack: Any, app_client: Any, db: Any
 ) -> None:
     mine, theirs = await routed_merchant(), await routed_merchant()
     own = (await mine.post("/v1/payins", payin(10_000))).json()
     other = (await theirs.post("/v1/payins", payin(10_000))).json()
-    email = await new_user(merchant_id=mine.merchant_id)
+    email = await new_user(db, merchant_id=mine.merchant_id)
     async with app_client("frontend") as client:
         await sign_in(client, email)
         exported = await client.get("/payins.csv")

@@ -43,7 +43,7 @@ async def test_thirty_wrong_passwords_and_the_right_one_in_one_burst_lock_the_ri
     browser: httpx.AsyncClient, make_merchant: object, resources: Resources
 ) -> None:
     merchant = await make_merchant()  # type: ignore[operator]
-    email = await new_user(merchant_id=merchant.merchant_id)
+    email = await new_user(resources.db, merchant_id=merchant.merchant_id)
     form = await browser.get("/signin")
     token = csrf_of(form.text)
 
@@ -95,7 +95,7 @@ async def test_the_anonymous_session_cookie_lives_as_long_as_the_session(
         assert cookie_age == sessions.ANON_TTL and 0 <= sessions.ANON_TTL - server_age <= 60
 
         merchant = await make_merchant()  # type: ignore[operator]
-        email = await new_user(merchant_id=merchant.merchant_id)
+        email = await new_user(resources.db, merchant_id=merchant.merchant_id)
         signed = await client.post(
             "/signin", data={"email": email, "password": PASSWORD, "csrf_token": csrf_of(form.text)}
         )

@@ -30,7 +30,7 @@ async def test_a_merchant_refunds_part_of_a_payin_from_its_page_once(
     routed_merchant: Any, resources: Any, stack: Any, app_client: Any
 ) -> None:
     m, payin = await paid_payin(routed_merchant, resources, top_up=200)
-    email = await new_user(merchant_id=m.merchant_id)
+    email = await new_user(resources.db, merchant_id=m.merchant_id)
     async with app_client("frontend") as client:
         await sign_in(client, email)
         page = await client.get(f"/payins/{payin['id']}")
@@ -75,7 +75,7 @@ async def test_another_merchants_payin_cannot_be_refunded_from_the_dashboard(
 ) -> None:
     _, payin = await paid_payin(routed_merchant, resources, top_up=200)
     other = await routed_merchant()
-    email = await new_user(merchant_id=other.merchant_id)
+    email = await new_user(resources.db, merchant_id=other.merchant_id)
     async with app_client("frontend") as client:
         await sign_in(client, email)
         assert (await client.get(f"/payins/{payin['id']}")).status_code == 404
@@ -94,7 +94,7 @@ async def test_a_failed_payin_shows_no_fee_and_no_refund_form(
     m = await routed_merchant()
     payin = (await m.post("/v1/payins", payin_body(amount=10_051))).json()  # 51: the sandbox fails it
     await settled(resources, "payin", payin["id"], "failed")
-    email = await new_user(merchant_id=m.merchant_id)
+    email = await new_user(resources.db, merchant_id=m.merchant_id)
     async with app_client("frontend") as client:
         await sign_in(client, email)
         page = await client.get(f"/payins/{payin['id']}")
@@ -110,7 +110,7 @@ async def test_admins_see_refunds_needing_review(
     m, payin = await paid_payin(routed_merchant, resources, top_up=200)
     refund = (await m.post("/v1/refunds", {"payin_id": payin["id"], "reference": "rv-1", "amount": 1_053})).json()
     await MACHINE.store(resources).update(refund["id"], lambda r: msgspec.structs.replace(r, needs_review=True))
-    admin = await new_user(role="admin")
+    admin = await new_user(resources.db, role="admin")
     async with app_client("frontend") as client:
         await sign_in(client, admin)
         page = await client.get("/manage/payouts-review")

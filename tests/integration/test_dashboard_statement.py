@@ -17,17 +17,17 @@ from tests.integration.test_refunds import payin_body, settled
 BALANCE = re.compile(r'data-testid="balance-after">([^<]*)<')
 
 
-async def test_each_line_shows_the_balance_after_it_on_every_page(make_merchant: Any, app_client: Any) -> None:
+async def test_each_line_shows_the_balance_after_it_on_every_page(make_merchant: Any, app_client: Any, db: Any) -> None:
     merchant = await make_merchant()
     amounts = [10_000 + i for i in range(52)] + [-2_500]  # 53 entries: the page holds 50
     for amount in amounts:
-        await ledger.adjust_merchant_balance(merchant.merchant_id, "INR", amount, new_id("adj"), "statement test")
+        await ledger.adjust_merchant_balance(db, merchant.merchant_id, "INR", amount, new_id("adj"), "statement test")
     after, running = [], 0
     for amount in amounts:
         running += amount
         after.append(running)
     newest_first = [f"₹{v / 100:,.2f}" for v in reversed(after)]
-    email = await new_user(merchant_id=merchant.merchant_id)
+    email = await new_user(db, merchant_id=merchant.merchant_id)
     async with app_client("frontend") as client:
         await sign_in(client, email)
         first = await client.get("/ledger")

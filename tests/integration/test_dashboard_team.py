@@ -16,16 +16,15 @@ import httpx
 
 from core import audit
 from core.dashboard.users import create_user, get_user, user_by_email
-from core.storage.postgres import sql
 from tests.integration.test_dashboard import PASSWORD, csrf_of, new_user, sign_in
 
 LINK = re.compile(r"https?://[^/\s<]+(/reset/pwl_[A-Za-z0-9_-]+)")
 NEW_PASSWORD = "a brand new passphrase"
 
 
-async def member(merchant_id: str, team_role: str) -> dict[str, Any]:
+async def member(db: Any, merchant_id: str, team_role: str) -> dict[str, Any]:
     return await create_user(
-        f"{team_role}-{secrets.token_hex(4)}@example.com", PASSWORD, "merchant", merchant_id, team_role
+        db, f"{team_role}-{secrets.token_hex(4)}@example.com", PASSWORD, "merchant", merchant_id, team_role
     )
 
 
@@ -52,30 +51,32 @@ def scrypt_hash(password: str) -> str:
     return f"scrypt$16384$8$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
-async def test_new_passwords_are_argon2id(make_merchant: Any) -> None:
+async def test_new_passwords_are_argon2id(make_merchant: Any, db: Any) -> None:
     merchant = await make_merchant()
-    email = await new_user(merchant_id=merchant.merchant_id)
-    rows = await sql("SELECT password_hash FROM dashboard_users WHERE email = {}", email)
+    email = await new_user(db, merchant_id=merchant.merchant_id)
+    rows = await db.sql("SELECT password_hash FROM dashboard_users WHERE email = {}", email)
     assert rows[0]["password_hash"].startswith("$argon2id$") and PASSWORD not in rows[0]["password_hash"]
 
 
-async def test_a_scrypt_hash_still_signs_in_and_becomes_argon2id(app_client: Any, make_merchant: Any) -> None:
+async def test_a_scrypt_hash_still_signs_in_and_becomes_argon2id(app_client: Any, make_merchant: Any, db: Any) -> None:
     merchant = await make_merchant()
-    email = await new_user(merchant_id=merchant.merchant_id)
+    email = await new_user(db, merchant_id=merchant.merchant_id)
     legacy = scrypt_hash(PASSWORD)
-    await sql("UPDATE dashboard_users SET password_hash = {} WHERE email = {}", legacy, email)
-    user_id = (await sql("SELECT id FROM dashboard_users WHERE email = {}", email))[0]["id"]
+    await db.sql("UPDATE dashboard_users SET password_hash = {} WHERE email = {}", legacy, email)
+    user_id = (await db.sql("SELECT id FROM dashboard_users WHERE email = {}", email))[0]["id"]
     async with app_client("frontend", client_ip="10.22.1.1") as client:
         assert (await sign_in(client, email, "not the password")).status_code == 401
-        assert (await get_user(user_id))["password_hash"] == legacy  # type: ignore[index]  # no upgrade on a miss
+        assert (await get_user(db, user_id))["password_hash"] == legacy  # type: ignore[index]  # no upgrade on a miss
         assert (await sign_in(client, email)).status_code == 303
-    upgraded = (await get_user(user_id))["password_hash"]  # type: ignore[index]
+    upgraded = (await get_user(db, user_id))["password_hash"]  # type: ignore[index]
     assert upgraded.startswith("$argon2id$")
     async with app_client("frontend", client_ip="10.22.1.2") as client:
         assert (await sign_in(client, email)).status_code == 303  # the new hash verifies
 
 
-async def test_each_team_role_gets_exactly_what_the_permission_table_gives(app_client: Any, make_merchant: Any) -> None:
+async def test_each_team_role_gets_exactly_what_the_permission_table_gives(
+    app_client: Any, make_merchant: Any, db: Any
+) -> None:
     merchant = await make_merchant()
     expected = {  # role: (may write keys, whitelist, manage the team)
         "owner": (True, True, True),
@@ -84,7 +85,7 @@ async def test_each_team_role_gets_exactly_what_the_permission_table_gives(app_c
         "viewer": (False, False, False),
     }
     for team_role, (keys_ok, whitelist_ok, team_ok) in expected.items():
-        user = await member(merchant.merchant_id, team_role)
+        user = await member(db, merchant.merchant_id, team_role)
         async with app_client("frontend", client_ip="10.22.2.1") as client:
             assert (await sign_in(client, user["email"])).status_code == 303
             for path in ("/", "/payins", "/keys", "/webhooks", "/ledger", "/settings/whitelist"):
@@ -114,10 +115,10 @@ async def test_each_team_role_gets_exactly_what_the_permission_table_gives(app_c
 
 
 async def test_invite_set_password_and_sign_in(
-    app_client: Any, make_merchant: Any, resources: Any, capsys: Any
+    app_client: Any, make_merchant: Any, resources: Any, capsys: Any, db: Any
 ) -> None:
     merchant = await make_merchant()
-    owner = await member(merchant.merchant_id, "owner")
+    owner = await member(db, merchant.merchant_id, "owner")
     email = f"invited-{secrets.token_hex(4)}@example.com"
     async with app_client("frontend", client_ip="10.22.3.1") as client:
         await sign_in(client, owner["email"])
@@ -127,7 +128,7 @@ async def test_invite_set_password_and_sign_in(
         assert 'data-testid="invite-link"' in invited.text
         team = await client.get("/team")
         assert path not in team.text and email in team.text and ">invited<" in team.text  # the link is shown once
-    user = await user_by_email(email)
+    user = await user_by_email(db, email)
     assert user is not None and user["team_role"] == "developer" and user["password_hash"] is None
     async with app_client("frontend", client_ip="10.22.3.2") as newcomer:
         assert (await sign_in(newcomer, email, "")).status_code == 401  # no password yet: no way in
@@ -147,18 +148,18 @@ async def test_invite_set_password_and_sign_in(
     token = path.rsplit("/", 1)[1]
     logged = capsys.readouterr().out
     assert token not in logged and '"path":"/reset/[redacted-secret]"' in logged  # request lines hide the token
-    stored = await sql("SELECT token_hash FROM dashboard_password_links WHERE user_id = {}", user["id"])
+    stored = await db.sql("SELECT token_hash FROM dashboard_password_links WHERE user_id = {}", user["id"])
     assert stored and token not in stored[0]["token_hash"]
 
 
 async def test_role_changes_and_disabling_take_effect_at_once_and_are_audited(
-    app_client: Any, make_merchant: Any, resources: Any
+    app_client: Any, make_merchant: Any, resources: Any, db: Any
 ) -> None:
     merchant, other = await make_merchant(), await make_merchant()
-    owner = await member(merchant.merchant_id, "owner")
-    admin = await member(merchant.merchant_id, "admin")
-    dev = await member(merchant.merchant_id, "developer")
-    stranger = await member(other.merchant_id, "viewer")
+    owner = await member(db, merchant.merchant_id, "owner")
+    admin = await member(db, merchant.merchant_id, "admin")
+    dev = await member(db, merchant.merchant_id, "developer")
+    stranger = await member(db, other.merchant_id, "viewer")
     async with (
         app_client("frontend", client_ip="10.22.4.1") as as_owner,
         app_client("frontend", client_ip="10.22.4.2") as as_admin,
@@ -181,7 +182,7 @@ async def test_role_changes_and_disabling_take_effect_at_once_and_are_audited(
         disabled = await post_form(as_owner, "/team", f"/team/{admin['id']}/access", disabled="true")
         assert disabled.status_code == 303
         assert (await as_admin.get("/team")).headers["location"] == "/signin"  # its session is over
-        assert (await get_user(stranger["id"]))["disabled"] is False  # type: ignore[index]
+        assert (await get_user(db, stranger["id"]))["disabled"] is False  # type: ignore[index]
     async with app_client("frontend", client_ip="10.22.4.4") as again:
         assert (await sign_in(again, admin["email"])).status_code == 401
     entries, _ = await audit.list_entries(resources.mongo, target=merchant.merchant_id, limit=20)
@@ -209,10 +210,10 @@ async def reset_link(email: str) -> str:
 
 
 async def test_a_reset_link_works_once_within_the_hour_and_ends_every_session(
-    app_client: Any, make_merchant: Any
+    app_client: Any, make_merchant: Any, db: Any
 ) -> None:
     merchant = await make_merchant()
-    email = await new_user(merchant_id=merchant.merchant_id)
+    email = await new_user(db, merchant_id=merchant.merchant_id)
     async with (
         app_client("frontend", client_ip="10.22.5.1") as signed,
         app_client("frontend", client_ip="10.22.5.2") as browser,
@@ -230,14 +231,14 @@ async def test_a_reset_link_works_once_within_the_hour_and_ends_every_session(
     async with app_client("frontend", client_ip="10.22.5.3") as old:
         assert (await sign_in(old, email, PASSWORD)).status_code == 401
         expired = await reset_link(email)
-        await sql(
+        await db.sql(
             "UPDATE dashboard_password_links SET expires_at = now() - interval '1 second'"
             " WHERE user_id = (SELECT id FROM dashboard_users WHERE email = {}) AND used_at IS NULL",
             email,
         )
         assert (await old.get(expired)).status_code == 404
         assert (await set_password(old, expired, "one more new passphrase")).status_code == 404
-    rows = await sql(
+    rows = await db.sql(
         "SELECT l.expires_at - l.created_at AS lifetime FROM dashboard_password_links l JOIN dashboard_users u"
         " ON u.id = l.user_id WHERE u.email = {} ORDER BY l.created_at LIMIT 1",
         email,

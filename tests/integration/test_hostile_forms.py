@@ -206,7 +206,7 @@ async def test_an_adjustment_reference_posts_once_and_never_answers_for_another_
         else:
             assert response.status_code == 409 and code(response) == "duplicate_reference", response.text
             assert response.json()["error"]["existing_id"] == first.json()["id"]
-    balances = await ledger.merchant_balances(created["merchant"]["id"])
+    balances = await ledger.merchant_balances(resources.db, created["merchant"]["id"])
     assert [b["available"] for b in balances if b["currency"] == "INR"] == [10_000]
 
 

@@ -145,7 +145,7 @@ async def test_reports_stale_duplicate_and_mismatched(resources) -> None:
     assert again.outcome == Outcome.DUPLICATE
     stale = await engine.apply_report(resources, machine, report(p, "failed"), p.id, drain_now=True)
     assert stale.outcome == Outcome.STALE
-    assert len(await ledger.entries_for_transaction(p.id)) == 2  # credit and fee accrual, once
+    assert len(await ledger.entries_for_transaction(resources.db, p.id)) == 2  # credit and fee accrual, once
 
     q = await stored(resources, payin("pending"))
     other_ple = await engine.apply_report(resources, machine, report(q, "succeeded", ple_id="ple_OTHER"), q.id)
@@ -154,12 +154,12 @@ async def test_reports_stale_duplicate_and_mismatched(resources) -> None:
     assert short.outcome == Outcome.MISMATCH
     after = await machine.store(resources).get(q.id)
     assert after.status == "pending" and after.needs_review and after.failure_code == "amount_mismatch"
-    assert await ledger.entries_for_transaction(q.id) == []
+    assert await ledger.entries_for_transaction(resources.db, q.id) == []
 
 
 async def counts(resources, obj_id: str) -> tuple[int, int, int]:
     db = resources.mongo.db
-    entries = len(await ledger.entries_for_transaction(obj_id))
+    entries = len(await ledger.entries_for_transaction(resources.db, obj_id))
     events = await db.events.count_documents({"object_id": obj_id})
     audits = await db.audit_log.count_documents({"target": obj_id})
     return entries, events, audits
@@ -192,18 +192,18 @@ async def test_crash_inside_the_drain_then_drain_again_applies_each_item_once(re
 async def test_two_states_drained_late_post_in_history_order(resources) -> None:
     machine = MACHINES[Kind.PAYOUT]
     merchant = new_id("mer")
-    await ledger.adjust_merchant_balance(merchant, "INR", 20_000, new_id("fund"), "test funding")
+    await ledger.adjust_merchant_balance(resources.db, merchant, "INR", 20_000, new_id("fund"), "test funding")
     po = payout("pending", merchant_id=merchant)
-    await ledger.post(ledger.payout_hold(po.id, merchant, "INR", po.amount, po.fee))
+    await ledger.post(resources.db, ledger.payout_hold(po.id, merchant, "INR", po.amount, po.fee))
     await stored(resources, po)
     # succeeded then reversed, both recorded, none of their effects applied (two crashes)
     await engine.commit(resources, machine, po.id, "succeeded", source="test")
     await engine.commit(resources, machine, po.id, "reversed", source="test")
     report_ = await sweep_transactions(resources, effects_grace=ZERO, hold_grace=timedelta(days=1))
     assert report_.effects_repaired >= 1
-    kinds = [e.kind for e in await ledger.entries_for_transaction(po.id)]
+    kinds = [e.kind for e in await ledger.entries_for_transaction(resources.db, po.id)]
     assert kinds == ["payout_hold", "payout_succeeded", "provider_fee_accrued", "payout_reversed"]
-    balance = (await ledger.merchant_balances(merchant))[0]
+    balance = (await ledger.merchant_balances(resources.db, merchant))[0]
     assert (balance["available"], balance["reserved"]) == (20_000, 0)
     assert await resources.mongo.db.events.count_documents({"object_id": po.id}) == 2
-    assert await ledger.verify_ledger() == []
+    assert await ledger.verify_ledger(resources.db) == []

@@ -30,6 +30,7 @@ from core.ledger import (
     settle_provider_fees,
     verify_ledger,
 )
+from core.storage.postgres import Database
 
 pytestmark = pytest.mark.usefixtures("resources")
 
@@ -64,7 +65,7 @@ operations = st.one_of(
     suppress_health_check=[HealthCheck.too_slow],
 )
 @given(ops=st.lists(operations, min_size=15, max_size=40))
-async def test_random_transfer_sequences_keep_the_ledger_consistent(ops: list[tuple[Any, ...]]) -> None:
+async def test_random_transfer_sequences_keep_the_ledger_consistent(db: Database, ops: list[tuple[Any, ...]]) -> None:
     mers = [new_id("mer") for _ in range(MERCHANTS)]
     ples = [new_id("ple") for _ in range(PLES)]
     model: dict[tuple[int, str], list[int]] = defaultdict(lambda: [0, 0])  # (m, cur) -> [avail, rsv]
@@ -76,7 +77,7 @@ async def test_random_transfer_sequences_keep_the_ledger_consistent(ops: list[tu
     async def call(fn: Any, *args: Any) -> bool:
         """Run one transfer; False when refused for lack of funds."""
         try:
-            entry = await fn(*args)
+            entry = await fn(db, *args)
         except InsufficientFunds:
             event(f"{fn.__name__}: refused")
             return False
@@ -142,16 +143,16 @@ async def test_random_transfer_sequences_keep_the_ledger_consistent(ops: list[tu
                 model[m, cur][0] += amount
         elif name == "replay" and done:
             fn, *args = done[op[1] % len(done)]
-            await fn(*args)  # same idempotency key: a no-op, never refused
+            await fn(db, *args)  # same idempotency key: a no-op, never refused
 
-    assert await verify_ledger() == []
+    assert await verify_ledger(db) == []
     for m, mer in enumerate(mers):
         expected = [
             {"currency": cur, "available": model[m, cur][0], "reserved": model[m, cur][1]}
             for cur in CURRENCIES
             if (m, cur) in model
         ]
-        actual = {b["currency"]: b for b in await merchant_balances(mer)}
+        actual = {b["currency"]: b for b in await merchant_balances(db, mer)}
         for item in expected:
             assert actual.get(item["currency"], {**item, "available": 0, "reserved": 0}) == item
         assert all(b["available"] >= 0 and b["reserved"] >= 0 for b in actual.values())

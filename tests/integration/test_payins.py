@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from core import ledger
+from core.storage.postgres import Database, Handle
 from tests.fixtures.stack import eventually
 
 
@@ -22,8 +23,8 @@ def payin_body(amount: int, reference: str, **extra) -> dict:
     return body
 
 
-async def available(merchant_id: str) -> int:
-    balances = await ledger.merchant_balances(merchant_id)
+async def available(db: Handle, merchant_id: str) -> int:
+    balances = await ledger.merchant_balances(db, merchant_id)
     return next((b["available"] for b in balances if b["currency"] == "INR"), 0)
 
 
@@ -54,10 +55,10 @@ async def test_paid_payin_succeeds_and_credits_amount_minus_fee_once(routed_merc
     assert payin["status"] == "pending" and payin["fee"] == 200 and payin["net_amount"] == 9_800
     assert payin["payment_url"] and payin["provider"] == "sandbox" and payin["expires_at"].endswith("Z")
     await wait_status(resources, payin["id"], "succeeded")
-    assert await available(m.merchant_id) == 9_800
+    assert await available(resources.db, m.merchant_id) == 9_800
     shown = (await m.get(f"/v1/payins/{payin['id']}")).json()
     assert shown["status"] == "succeeded" and [h["status"] for h in shown["status_history"]] == ["pending", "succeeded"]
-    entries = await ledger.entries_for_transaction(payin["id"])
+    entries = await ledger.entries_for_transaction(resources.db, payin["id"])
     assert sorted(e.kind for e in entries) == ["payin_succeeded", "provider_fee_accrued"]
     events = await resources.mongo.db.events.find({"object_id": payin["id"]}).to_list(10)
     assert [e["type"] for e in events] == ["payin.succeeded"]
@@ -67,7 +68,7 @@ async def test_failed_payin(routed_merchant, resources) -> None:
     m = await routed_merchant()
     payin = await create(m, 10_051, "fail-51")
     await wait_status(resources, payin["id"], "failed")
-    assert await available(m.merchant_id) == 0
+    assert await available(resources.db, m.merchant_id) == 0
     assert (await m.get(f"/v1/payins/{payin['id']}")).json()["failure_code"] == "provider_failed"
 
 
@@ -77,7 +78,7 @@ async def test_never_paid_payin_expires(routed_merchant, resources) -> None:
     await wait_status(resources, payin["id"], "expired")
     events = await resources.mongo.db.events.find({"object_id": payin["id"]}).to_list(10)
     assert [e["type"] for e in events] == ["payin.expired"]
-    assert await available(m.merchant_id) == 0
+    assert await available(resources.db, m.merchant_id) == 0
 
 
 async def test_late_payment_after_expiry_succeeds_once_and_is_flagged(routed_merchant, resources, stack) -> None:
@@ -88,12 +89,12 @@ async def test_late_payment_after_expiry_succeeds_once_and_is_flagged(routed_mer
     shown = (await m.get(f"/v1/payins/{payin['id']}")).json()
     assert shown["late"] is True
     assert [h["status"] for h in shown["status_history"]] == ["pending", "expired", "succeeded"]
-    assert await available(m.merchant_id) == 10_053 - 201
+    assert await available(resources.db, m.merchant_id) == 10_053 - 201
     audit = await resources.mongo.db.audit_log.find({"target": payin["id"]}).to_list(10)
     assert "payin.late_succeeded" in [a["action"] for a in audit]
 
 
-async def test_double_callback_credits_once(routed_merchant, resources, stack) -> None:
+async def test_double_callback_credits_once(db: Database, routed_merchant, resources, stack) -> None:
     m = await routed_merchant()
     payin = await create(m, 10_054, "double-54")
     await wait_status(resources, payin["id"], "succeeded")
@@ -105,8 +106,8 @@ async def test_double_callback_credits_once(routed_merchant, resources, stack) -
     sent = await eventually(both_callbacks_answered)
     stored = await resources.mongo.db.provider_callbacks.count_documents({"object_id": payin["id"]})
     assert stored == len({c["event_id"] for c in sent})  # a redelivered event id is stored once
-    assert await available(m.merchant_id) == 10_054 - 201
-    assert len([e for e in await ledger.entries_for_transaction(payin["id"]) if e.kind == "payin_succeeded"]) == 1
+    assert await available(db, m.merchant_id) == 10_054 - 201
+    assert len([e for e in await ledger.entries_for_transaction(db, payin["id"]) if e.kind == "payin_succeeded"]) == 1
 
 
 async def test_payin_without_callback_is_found_by_the_expiry_check(routed_merchant, resources) -> None:
@@ -115,10 +116,10 @@ async def test_payin_without_callback_is_found_by_the_expiry_check(routed_mercha
     await asyncio.sleep(1)
     assert await status_of(resources, payin["id"]) == "pending"  # paid, but nobody told us yet
     await wait_status(resources, payin["id"], "succeeded")
-    assert await available(m.merchant_id) == 10_055 - 201
+    assert await available(resources.db, m.merchant_id) == 10_055 - 201
 
 
-async def test_stale_failed_after_paid_is_ignored(routed_merchant, resources) -> None:
+async def test_stale_failed_after_paid_is_ignored(db: Database, routed_merchant, resources) -> None:
     m = await routed_merchant()
     payin = await create(m, 10_056, "stale-56")
     await wait_status(resources, payin["id"], "succeeded")
@@ -132,7 +133,7 @@ async def test_stale_failed_after_paid_is_ignored(routed_merchant, resources) ->
     [stale] = await eventually(stale_one_processed)
     assert stale["outcome"].startswith("stale")  # a forward-only machine refused to go back
     assert await status_of(resources, payin["id"]) == "succeeded"
-    assert await available(m.merchant_id) == 10_056 - 201
+    assert await available(db, m.merchant_id) == 10_056 - 201
 
 
 @pytest.mark.parametrize(

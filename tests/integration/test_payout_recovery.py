@@ -19,6 +19,7 @@ from core.payments.sweep import sweep_transactions
 from core.providers.base import PayoutRequest
 from core.providers.registry import get_adapter
 from core.security.crypto import keyring_for
+from core.storage.postgres import Handle
 from core.timeutil import utcnow
 from tests.fixtures.stack import eventually
 
@@ -26,14 +27,14 @@ NOW = timedelta(0)
 BENEFICIARY = {"name": "Ravi Kumar", "account_number": "123456789012", "ifsc": "HDFC0001234"}
 
 
-async def funded_merchant(routed_merchant) -> str:
+async def funded_merchant(db: Handle, routed_merchant) -> str:
     m = await routed_merchant()
-    await ledger.adjust_merchant_balance(m.merchant_id, "INR", 100_000, new_id("fund"), "test funding")
+    await ledger.adjust_merchant_balance(db, m.merchant_id, "INR", 100_000, new_id("fund"), "test funding")
     return m.merchant_id
 
 
-async def balances(merchant_id: str) -> tuple[int, int]:
-    row = (await ledger.merchant_balances(merchant_id))[0]
+async def balances(db: Handle, merchant_id: str) -> tuple[int, int]:
+    row = (await ledger.merchant_balances(db, merchant_id))[0]
     return row["available"], row["reserved"]
 
 
@@ -77,54 +78,54 @@ async def submit_directly(resources, stack, payout_id: str, amount: int) -> None
 
 
 async def test_crash_after_the_hold_releases_it(routed_merchant, resources) -> None:
-    merchant_id = await funded_merchant(routed_merchant)
+    merchant_id = await funded_merchant(resources.db, routed_merchant)
     payout_id = new_id("po")
-    await ledger.hold_payout_funds(payout_id, merchant_id, "INR", 10_000, 500)  # step 1, then the crash
-    assert await balances(merchant_id) == (89_500, 10_500)
+    await ledger.hold_payout_funds(resources.db, payout_id, merchant_id, "INR", 10_000, 500)  # step 1, then the crash
+    assert await balances(resources.db, merchant_id) == (89_500, 10_500)
     result = await sweep_payouts(resources, hold_grace=NOW)
     assert result.holds_released >= 1
-    assert await balances(merchant_id) == (100_000, 0)
+    assert await balances(resources.db, merchant_id) == (100_000, 0)
     again = await sweep_payouts(resources, hold_grace=NOW)  # idempotent: nothing released twice
-    assert await balances(merchant_id) == (100_000, 0) and again.holds_released == 0
-    assert await ledger.verify_ledger() == []
+    assert await balances(resources.db, merchant_id) == (100_000, 0) and again.holds_released == 0
+    assert await ledger.verify_ledger(resources.db) == []
 
 
 async def test_crash_after_the_document_before_submission_resubmits(routed_merchant, resources, stack) -> None:
-    merchant_id = await funded_merchant(routed_merchant)
+    merchant_id = await funded_merchant(resources.db, routed_merchant)
     payout_id = new_id("po")
-    await ledger.hold_payout_funds(payout_id, merchant_id, "INR", 10_000, 500)
+    await ledger.hold_payout_funds(resources.db, payout_id, merchant_id, "INR", 10_000, 500)
     await insert_payout(resources, payout_id, merchant_id, stack.ple_id, 10_000)
     await sweep_payouts(resources, resubmit_after=NOW)
     await _until_status(resources, payout_id, "succeeded")
-    assert await balances(merchant_id) == (89_500, 0)
+    assert await balances(resources.db, merchant_id) == (89_500, 0)
     assert (await stack.sandbox_counters("payouts", payout_id))["payouts_created"] == 1
 
 
 async def test_crash_after_submission_before_recording_the_answer(routed_merchant, resources, stack) -> None:
-    merchant_id = await funded_merchant(routed_merchant)
+    merchant_id = await funded_merchant(resources.db, routed_merchant)
     payout_id = new_id("po")
-    await ledger.hold_payout_funds(payout_id, merchant_id, "INR", 10_000, 500)
+    await ledger.hold_payout_funds(resources.db, payout_id, merchant_id, "INR", 10_000, 500)
     await insert_payout(resources, payout_id, merchant_id, stack.ple_id, 10_000)
     await submit_directly(resources, stack, payout_id, 10_000)  # the answer is lost
     await sweep_payouts(resources, resubmit_after=NOW)
     await _until_status(resources, payout_id, "succeeded")
     counters = await stack.sandbox_counters("payouts", payout_id)
     assert counters["payouts_created"] == 1 and counters["submissions"] >= 2
-    assert await balances(merchant_id) == (89_500, 0)
+    assert await balances(resources.db, merchant_id) == (89_500, 0)
 
 
 async def test_crash_inside_a_state_change_gets_its_effects(routed_merchant, resources, stack) -> None:
-    merchant_id = await funded_merchant(routed_merchant)
+    merchant_id = await funded_merchant(resources.db, routed_merchant)
     payout_id = new_id("po")
-    await ledger.hold_payout_funds(payout_id, merchant_id, "INR", 10_000, 500)
+    await ledger.hold_payout_funds(resources.db, payout_id, merchant_id, "INR", 10_000, 500)
     await insert_payout(resources, payout_id, merchant_id, stack.ple_id, 10_000)
     # the document changed, then the process died before the ledger
     moved = await engine.commit(resources, MACHINE, payout_id, "failed", source="test")
     assert moved.obj and moved.obj.effects_pending is True
-    assert await balances(merchant_id) == (89_500, 10_500)
+    assert await balances(resources.db, merchant_id) == (89_500, 10_500)
     result = await sweep_payouts(resources, effects_grace=NOW)
     assert result.effects_repaired >= 1
-    assert await balances(merchant_id) == (100_000, 0)
+    assert await balances(resources.db, merchant_id) == (100_000, 0)
     events = await resources.mongo.db.events.find({"object_id": payout_id}).to_list(5)
     assert [e["type"] for e in events] == ["payout.failed"]
     doc = await resources.mongo.db.payouts.find_one({"_id": payout_id})
@@ -140,9 +141,11 @@ async def _until_status(resources, payout_id: str, wanted: str) -> None:
 
 
 async def test_a_lost_poll_is_enqueued_again(routed_merchant, resources, stack) -> None:
-    merchant_id = await funded_merchant(routed_merchant)
+    merchant_id = await funded_merchant(resources.db, routed_merchant)
     payout_id = new_id("po")
-    await ledger.hold_payout_funds(payout_id, merchant_id, "INR", 10_055, 500)  # 55: no callback, polls only
+    await ledger.hold_payout_funds(
+        resources.db, payout_id, merchant_id, "INR", 10_055, 500
+    )  # 55: no callback, polls only
     await submit_directly(resources, stack, payout_id, 10_055)
     now = utcnow()
     await insert_payout(  # its poll job was lost with a Redis restart
@@ -158,4 +161,4 @@ async def test_a_lost_poll_is_enqueued_again(routed_merchant, resources, stack) 
     result = await sweep_payouts(resources, poll_grace=NOW)
     assert result.polls_requeued >= 1
     await _until_status(resources, payout_id, "succeeded")
-    assert await balances(merchant_id) == (100_000 - 10_555, 0)
+    assert await balances(resources.db, merchant_id) == (100_000 - 10_555, 0)

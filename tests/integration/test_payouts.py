@@ -11,6 +11,7 @@ from core import ledger
 from core.ids import new_id
 from core.payments.beneficiary import search_hash
 from core.security.crypto import keyring_for
+from core.storage.postgres import Database, Handle
 from tests.fixtures.stack import eventually
 
 FEE = 500  # the routed merchant's imps fee (tests/fixtures/stack.py)
@@ -28,15 +29,15 @@ def payout_body(amount: int, reference: str, **extra) -> dict:
     return body
 
 
-async def balances(merchant_id: str) -> tuple[int, int]:
-    rows = await ledger.merchant_balances(merchant_id)
+async def balances(db: Handle, merchant_id: str) -> tuple[int, int]:
+    rows = await ledger.merchant_balances(db, merchant_id)
     row = next((b for b in rows if b["currency"] == "INR"), {"available": 0, "reserved": 0})
     return row["available"], row["reserved"]
 
 
-async def funded(routed_merchant, amount: int = 100_000):
+async def funded(db: Handle, routed_merchant, amount: int = 100_000):
     m = await routed_merchant()
-    await ledger.adjust_merchant_balance(m.merchant_id, "INR", amount, new_id("fund"), "test funding")
+    await ledger.adjust_merchant_balance(db, m.merchant_id, "INR", amount, new_id("fund"), "test funding")
     return m
 
 
@@ -55,34 +56,36 @@ async def create(m, amount: int, reference: str, **extra) -> dict:
 
 
 async def test_succeeded_payout_moves_held_funds_out(routed_merchant, resources) -> None:
-    m = await funded(routed_merchant)
+    m = await funded(resources.db, routed_merchant)
     payout = await create(m, 10_000, "ok-00")
     assert payout["fee"] == FEE and payout["total_debited"] == 10_500
     assert payout["beneficiary"]["account_number"] == "XXXXXXXX9012"
-    assert await balances(m.merchant_id) in {(89_500, 10_500), (89_500, 0)}
+    assert await balances(resources.db, m.merchant_id) in {(89_500, 10_500), (89_500, 0)}
     await settled(resources, payout["id"], "succeeded")
-    assert await balances(m.merchant_id) == (89_500, 0)
+    assert await balances(resources.db, m.merchant_id) == (89_500, 0)
     events = await resources.mongo.db.events.find({"object_id": payout["id"]}).to_list(10)
     assert sorted(e["type"] for e in events) == ["payout.processing", "payout.succeeded"]
 
 
 async def test_failed_after_acceptance_gives_funds_back(routed_merchant, resources) -> None:
-    m = await funded(routed_merchant)
+    m = await funded(resources.db, routed_merchant)
     payout = await create(m, 10_051, "fail-51")
     await settled(resources, payout["id"], "failed")
-    assert await balances(m.merchant_id) == (100_000, 0)
+    assert await balances(resources.db, m.merchant_id) == (100_000, 0)
 
 
 async def test_rejected_at_submission_is_created_failed_with_funds_released(routed_merchant, resources) -> None:
-    m = await funded(routed_merchant)
+    m = await funded(resources.db, routed_merchant)
     payout = await create(m, 10_052, "reject-52")
     assert payout["status"] == "failed" and payout["failure_code"] == "provider_rejected"
     await settled(resources, payout["id"], "failed")
-    assert await balances(m.merchant_id) == (100_000, 0)
+    assert await balances(resources.db, m.merchant_id) == (100_000, 0)
 
 
-async def test_stuck_payout_needs_review_after_polls_run_out(routed_merchant, resources, api, admin_headers) -> None:
-    m = await funded(routed_merchant)
+async def test_stuck_payout_needs_review_after_polls_run_out(
+    db: Database, routed_merchant, resources, api, admin_headers
+) -> None:
+    m = await funded(resources.db, routed_merchant)
     payout = await create(m, 10_053, "stuck-53")
 
     async def flagged():
@@ -91,30 +94,30 @@ async def test_stuck_payout_needs_review_after_polls_run_out(routed_merchant, re
 
     doc = await eventually(flagged, timeout=30)  # polls at 1, 2, 4 s in test settings
     assert doc["status"] == "processing" and doc["review_reason"] == "needs_review" and doc["next_poll"] is None
-    assert await balances(m.merchant_id) == (89_447, 10_553)  # still held: never failed by guesswork
+    assert await balances(db, m.merchant_id) == (89_447, 10_553)  # still held: never failed by guesswork
     listed = (await api.get("/admin/v1/payouts?needs_review=true&limit=100", headers=admin_headers)).json()
     assert payout["id"] in [p["id"] for p in listed["data"]]
 
 
 async def test_succeeded_then_reversed_returns_funds_once(routed_merchant, resources) -> None:
-    m = await funded(routed_merchant)
+    m = await funded(resources.db, routed_merchant)
     payout = await create(m, 10_054, "reverse-54")
     await settled(resources, payout["id"], "reversed")
-    assert await balances(m.merchant_id) == (100_000, 0)
-    kinds = sorted(e.kind for e in await ledger.entries_for_transaction(payout["id"]))
+    assert await balances(resources.db, m.merchant_id) == (100_000, 0)
+    kinds = sorted(e.kind for e in await ledger.entries_for_transaction(resources.db, payout["id"]))
     assert kinds == ["payout_hold", "payout_reversed", "payout_succeeded", "provider_fee_accrued"]
 
 
 async def test_dropped_callback_is_found_by_polling(routed_merchant, resources) -> None:
-    m = await funded(routed_merchant)
+    m = await funded(resources.db, routed_merchant)
     payout = await create(m, 10_055, "silent-55")
     doc = await settled(resources, payout["id"], "succeeded")
     assert [h["source"] for h in doc["history"]][-1] == "poll"
-    assert await balances(m.merchant_id) == (100_000 - 10_555, 0)
+    assert await balances(resources.db, m.merchant_id) == (100_000 - 10_555, 0)
 
 
 async def test_503_on_first_submission_is_resubmitted_as_one_payout(routed_merchant, resources, stack) -> None:
-    m = await funded(routed_merchant)
+    m = await funded(resources.db, routed_merchant)
     payout = await create(m, 10_056, "retry-56")
     assert payout["status"] == "pending"  # the provider answered 503: unknown, so still held
     await settled(resources, payout["id"], "succeeded")
@@ -123,22 +126,22 @@ async def test_503_on_first_submission_is_resubmitted_as_one_payout(routed_merch
 
 
 async def test_hundred_concurrent_payouts_against_funds_for_fifty(routed_merchant, resources) -> None:
-    m = await funded(routed_merchant, amount=50 * (1_000 + FEE))
+    m = await funded(resources.db, routed_merchant, amount=50 * (1_000 + FEE))
     responses = await asyncio.gather(*[m.post("/v1/payouts", payout_body(1_000, f"c-{i}")) for i in range(100)])
     codes = [r.status_code for r in responses]
     assert codes.count(201) == 50, codes
     assert all(r.json()["error"]["code"] == "insufficient_funds" for r in responses if r.status_code == 422)
-    available, reserved = await balances(m.merchant_id)
+    available, reserved = await balances(resources.db, m.merchant_id)
     assert available == 0 and reserved >= 0
     assert await resources.mongo.db.payouts.count_documents({"merchant_id": m.merchant_id}) == 50
-    assert await ledger.verify_ledger() == []
+    assert await ledger.verify_ledger(resources.db) == []
 
 
 async def test_insufficient_funds_holds_and_stores_nothing(routed_merchant, resources) -> None:
-    m = await funded(routed_merchant, amount=1_000)
+    m = await funded(resources.db, routed_merchant, amount=1_000)
     response = await m.post("/v1/payouts", payout_body(1_000, "too-much"))
     assert response.status_code == 422 and response.json()["error"]["code"] == "insufficient_funds"
-    assert await balances(m.merchant_id) == (1_000, 0)
+    assert await balances(resources.db, m.merchant_id) == (1_000, 0)
     assert await resources.mongo.db.payouts.count_documents({"merchant_id": m.merchant_id}) == 0
 
 
@@ -161,18 +164,18 @@ async def test_insufficient_funds_holds_and_stores_nothing(routed_merchant, reso
         ({"colour": "red"}, "colour"),
     ],
 )
-async def test_validation_names_the_field(routed_merchant, change, param) -> None:
-    m = await funded(routed_merchant)
+async def test_validation_names_the_field(db: Database, routed_merchant, change, param) -> None:
+    m = await funded(db, routed_merchant)
     body = payout_body(10_000, "v-1")
     body.update(change)
     response = await m.post("/v1/payouts", body)
     assert response.status_code == 422, response.text
     assert response.json()["error"]["param"] == param
-    assert await balances(m.merchant_id) == (100_000, 0)
+    assert await balances(db, m.merchant_id) == (100_000, 0)
 
 
 async def test_idempotency_and_duplicate_reference(routed_merchant, resources) -> None:
-    m = await funded(routed_merchant)
+    m = await funded(resources.db, routed_merchant)
     key = {"Idempotency-Key": "po-key-1"}
     first = await m.post("/v1/payouts", payout_body(1_000, "idem-po"), headers=key)
     replay = await m.post("/v1/payouts", payout_body(1_000, "idem-po"), headers=key)
@@ -183,8 +186,10 @@ async def test_idempotency_and_duplicate_reference(routed_merchant, resources) -
     assert await resources.mongo.db.payouts.count_documents({"merchant_id": m.merchant_id}) == 1
 
 
-async def test_another_merchants_payout_is_not_found_and_numbers_are_masked(routed_merchant, stack) -> None:
-    owner, other = await funded(routed_merchant), await funded(routed_merchant)
+async def test_another_merchants_payout_is_not_found_and_numbers_are_masked(
+    db: Database, routed_merchant, stack
+) -> None:
+    owner, other = await funded(db, routed_merchant), await funded(db, routed_merchant)
     payout = await create(owner, 1_000, "mine")
     assert (await other.get(f"/v1/payouts/{payout['id']}")).status_code == 404
     listed = await owner.get("/v1/payouts")
@@ -196,7 +201,7 @@ async def test_another_merchants_payout_is_not_found_and_numbers_are_masked(rout
 async def test_account_numbers_and_vpas_are_stored_only_encrypted(routed_merchant, resources, stack) -> None:
     """Issue 17 item 12: a MongoDB dump reveals no beneficiary account or VPA; the provider still
     receives them, and masks and keyed hashes remain for display and search."""
-    m = await funded(routed_merchant)
+    m = await funded(resources.db, routed_merchant)
     account, vpa = "987654321098", "ravi.kumar@okbank"
     bank = await create(
         m, 1_000, new_id("enc"), beneficiary={"name": "R", "account_number": account, "ifsc": "HDFC0001234"}

@@ -25,6 +25,7 @@ from core.local_services import free_port
 from core.resources import Resources
 from core.routing import create_ple, route_everything_to
 from core.sandbox.signing import SIGNATURE_HEADER, sign_body
+from core.storage.postgres import Database, Handle
 from tests.fixtures.merchants import SignedClient, new_merchant
 from tests.fixtures.processes import RoleProcess
 from tests.fixtures.stack import MERCHANT_FEES, PROVIDER_FEES, eventually
@@ -97,7 +98,7 @@ async def merchant_on(resources: Resources, boundary: Boundary, ple: str, funds:
     merchant_id = created["merchant"]["id"]
     await route_everything_to(resources, merchant_id, boundary.ples[ple], actor="test")
     if funds:
-        await ledger.adjust_merchant_balance(merchant_id, "INR", funds, new_id("fund"), "test funding")
+        await ledger.adjust_merchant_balance(resources.db, merchant_id, "INR", funds, new_id("fund"), "test funding")
     client = httpx.AsyncClient(base_url=boundary.payment.url, timeout=30)
     return SignedClient(client, merchant_id, created["key_id"], created["secret"])
 
@@ -143,8 +144,8 @@ async def reaches(resources: Resources, kind: str, object_id: str, status: str, 
     return await eventually(check, timeout=timeout)
 
 
-async def balances(merchant_id: str) -> tuple[int, int]:
-    rows = await ledger.merchant_balances(merchant_id)
+async def balances(db: Handle, merchant_id: str) -> tuple[int, int]:
+    rows = await ledger.merchant_balances(db, merchant_id)
     return (rows[0]["available"], rows[0]["reserved"]) if rows else (0, 0)
 
 
@@ -158,7 +159,7 @@ async def test_a_paid_callback_signed_by_another_ple_changes_nothing(boundary, r
     forged = await boundary.http.post(f"{boundary.payment.url}/v1/callbacks/sandbox", content=body, headers=headers)
     assert forged.status_code == 401 and forged.json()["error"]["code"] == "invalid_signature"
     assert (await doc(resources, "payin", payin["id"]))["status"] == "pending"
-    assert await ledger.entries_for_transaction(payin["id"]) == []
+    assert await ledger.entries_for_transaction(resources.db, payin["id"]) == []
     rejected = await resources.mongo.db.audit_log.find_one({"action": "callback.rejected", "target": payin["id"]})
     assert rejected is not None and rejected["details"]["reason"] == "ple_mismatch"
     metrics = (await boundary.http.get(f"{boundary.payment.url}/metrics")).text
@@ -168,19 +169,19 @@ async def test_a_paid_callback_signed_by_another_ple_changes_nothing(boundary, r
     genuine = await boundary.http.post(f"{boundary.payment.url}/v1/callbacks/sandbox", content=body, headers=headers)
     assert genuine.status_code == 200
     await reaches(resources, "payin", payin["id"], "succeeded")
-    assert await balances(m.merchant_id) == (300_052 - 6_001, 0)  # 2 % fee, credited once
+    assert await balances(resources.db, m.merchant_id) == (300_052 - 6_001, 0)  # 2 % fee, credited once
 
 
 async def test_a_reversal_signed_by_another_ple_does_not_pay_twice(boundary, resources) -> None:
     m = await merchant_on(resources, boundary, "a", funds=100_000)
     payout = (await m.post("/v1/payouts", payout_body(10_000))).json()
     await reaches(resources, "payout", payout["id"], "succeeded")
-    before = await balances(m.merchant_id)
+    before = await balances(resources.db, m.merchant_id)
     body, headers = callback("payout", payout["id"], "reversed", 10_000, SECRETS["b"])
     forged = await boundary.http.post(f"{boundary.payment.url}/v1/callbacks/sandbox", content=body, headers=headers)
     assert forged.status_code == 401
     assert (await doc(resources, "payout", payout["id"]))["status"] == "succeeded"
-    assert await balances(m.merchant_id) == before == (89_500, 0)
+    assert await balances(resources.db, m.merchant_id) == before == (89_500, 0)
 
 
 async def test_a_ple_callback_url_tries_only_that_ples_secret(boundary, resources) -> None:
@@ -204,7 +205,7 @@ async def test_an_answer_after_the_read_timeout_leaves_the_payin_pending_then_cr
     payin = response.json()
     assert payin["status"] == "pending" and payin["provider_reference"] is None
     await reaches(resources, "payin", payin["id"], "succeeded")  # the sandbox collected it: its callback counts
-    assert await balances(m.merchant_id) == (9_800, 0)
+    assert await balances(resources.db, m.merchant_id) == (9_800, 0)
     counters = (await boundary.http.get(f"{boundary.sandboxes['slow'].url}/__sandbox/payins/{payin['id']}")).json()
     assert counters["payins_created"] == 1
 
@@ -220,10 +221,10 @@ async def test_a_5xx_leaves_the_payin_pending_until_the_provider_tells(boundary,
     # fail_next: nothing reached the provider; polling resubmits it (same id). fail_after_next: the
     # provider has it although we saw a 503; its callback arrives. Either way: paid, credited once.
     await reaches(resources, "payin", payin["id"], "succeeded", timeout=30)
-    assert await balances(m.merchant_id) == (9_800, 0)
+    assert await balances(resources.db, m.merchant_id) == (9_800, 0)
     counters = (await boundary.http.get(f"{sandbox}/__sandbox/payins/{payin['id']}")).json()
     assert counters["payins_created"] == 1
-    assert len(await ledger.entries_for_transaction(payin["id"])) == 2
+    assert len(await ledger.entries_for_transaction(resources.db, payin["id"])) == 2
 
 
 async def test_a_refused_connection_fails_the_payin_with_502(boundary, resources) -> None:
@@ -238,7 +239,7 @@ async def test_a_refused_connection_fails_the_payin_with_502(boundary, resources
 # -- 4: amounts are checked -----------------------------------------------------------------------
 
 
-async def test_a_paid_callback_with_another_amount_is_not_applied(boundary, resources) -> None:
+async def test_a_paid_callback_with_another_amount_is_not_applied(db: Database, boundary, resources) -> None:
     m = await merchant_on(resources, boundary, "a")
     payin = (await m.post("/v1/payins", payin_body(500_052))).json()
     body, headers = callback("payin", payin["id"], "paid", 1, SECRETS["a"])
@@ -251,14 +252,16 @@ async def test_a_paid_callback_with_another_amount_is_not_applied(boundary, reso
 
     found = await eventually(flagged)
     assert found["status"] == "pending" and found["failure_code"] == "amount_mismatch"
-    assert await ledger.entries_for_transaction(payin["id"]) == []
+    assert await ledger.entries_for_transaction(db, payin["id"]) == []
     shown = (await m.get(f"/v1/payins/{payin['id']}")).json()
     assert shown["needs_review"] is True and shown["failure_code"] == "amount_mismatch"
     metrics = (await boundary.http.get(f"{boundary.worker.url}/metrics")).text
     assert "gateway_provider_amount_mismatches" in metrics
 
 
-async def test_a_completed_payout_callback_with_another_amount_is_not_applied(boundary, resources) -> None:
+async def test_a_completed_payout_callback_with_another_amount_is_not_applied(
+    db: Database, boundary, resources
+) -> None:
     m = await merchant_on(resources, boundary, "a", funds=100_000)
     payout = (await m.post("/v1/payouts", payout_body(10_053))).json()  # 53: stays processing
     await reaches(resources, "payout", payout["id"], "processing")
@@ -272,4 +275,4 @@ async def test_a_completed_payout_callback_with_another_amount_is_not_applied(bo
 
     found = await eventually(flagged)
     assert found["status"] == "processing"
-    assert await balances(m.merchant_id) == (100_000 - 10_553, 10_553)  # still held, not paid out
+    assert await balances(db, m.merchant_id) == (100_000 - 10_553, 10_553)  # still held, not paid out

@@ -20,7 +20,7 @@ from core.resources import Resources
 from core.routing import ple_config_by_id
 from core.security.crypto import keyring_for, new_master_key
 from core.security.dev_secrets import is_well_known
-from core.storage.postgres import sql
+from core.storage.postgres import Database
 from tests.fixtures.processes import RoleProcess
 
 PLE_ARGS = ("ple", "create", "--provider", "sandbox", "--currency", "INR", "--base-url", "http://127.0.0.1:9")
@@ -96,11 +96,13 @@ def exited(proc: RoleProcess) -> tuple[int, str]:
         proc.stop()
 
 
-async def test_a_role_refuses_to_start_in_production_with_a_well_known_ple_secret(resources: Resources) -> None:
+async def test_a_role_refuses_to_start_in_production_with_a_well_known_ple_secret(
+    db: Database, resources: Resources
+) -> None:
     # A PLE left by an older release with the public default (creation refuses it now).
     ple_id = new_id("ple")
     sealed = keyring_for(DEV_MASTER_KEY).encrypt("sandbox-dev-secret", f"ples:{ple_id}")
-    await sql(
+    await db.sql(
         "INSERT INTO ples (id, provider, name, currency, base_url, credentials_enc) VALUES ({}, {}, {}, {}, {}, {})",
         ple_id,
         "sandbox",
@@ -117,7 +119,7 @@ async def test_a_role_refuses_to_start_in_production_with_a_well_known_ple_secre
         assert "start-up stopped" in output and ple_id in output and "well-known" in output
         assert "sandbox-dev-secret" not in output  # named by PLE, the secret itself is not printed
     finally:
-        await sql("DELETE FROM ples WHERE id = {}", ple_id)
+        await db.sql("DELETE FROM ples WHERE id = {}", ple_id)
     # Without it, the same production settings start the role.
     port = free_port()
     proc = RoleProcess(["serve", "--role", "payment", "--port", str(port)], port, production_env(), "prod-starts")
@@ -147,7 +149,7 @@ async def test_the_sandbox_has_no_default_secret() -> None:
     assert code != 0 and "--secret" in output, output[-2000:]
 
 
-async def test_dev_seed_gives_the_sandbox_ple_a_generated_secret(resources: Resources) -> None:
+async def test_dev_seed_gives_the_sandbox_ple_a_generated_secret(db: Database, resources: Resources) -> None:
     from dataclasses import replace
 
     from core.cli.dev_seed import dev_ple
@@ -157,7 +159,7 @@ async def test_dev_seed_gives_the_sandbox_ple_a_generated_secret(resources: Reso
     assert not is_well_known(secret) and len(secret) >= 43
     assert await dev_ple(resources, settings) == (ple_id, secret)  # the next `just dev` finds the same
     # A dev PLE left with the old public default is given a generated secret.
-    await sql(
+    await db.sql(
         "UPDATE ples SET credentials_enc = {} WHERE id = {}",
         keyring_for(DEV_MASTER_KEY).encrypt("sandbox-dev-secret", f"ples:{ple_id}"),
         ple_id,
@@ -165,4 +167,4 @@ async def test_dev_seed_gives_the_sandbox_ple_a_generated_secret(resources: Reso
     same_id, fresh = await dev_ple(resources, settings)
     assert same_id == ple_id and not is_well_known(fresh)
     assert (await ple_config_by_id(resources, ple_id)).secret == fresh
-    await sql("UPDATE ples SET active = false WHERE id = {}", ple_id)
+    await db.sql("UPDATE ples SET active = false WHERE id = {}", ple_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import orjson
 
@@ -15,7 +16,7 @@ from core.jobs_client import enqueue
 from core.ledger.amounts import PLATFORM_PROVIDER_FEES, fees_payable
 from core.reconciliation import reconcile
 from core.storage.mongo import compare_and_set
-from core.storage.postgres import engine, sql
+from core.storage.postgres import Database
 from tests.fixtures.stack import eventually
 from tests.integration.test_settlement import drive_transactions, today
 
@@ -31,7 +32,7 @@ def problems_of(report: dict, ids: set[str]) -> list[dict]:
 
 
 async def test_reconcile_is_clean_after_real_traffic_and_reports_damage(
-    routed_merchant, resources, stack, api, admin_headers
+    db: Database, routed_merchant, resources, stack, api, admin_headers
 ) -> None:
     docs = await drive_transactions(routed_merchant, resources)
     ids = set(docs)
@@ -43,26 +44,28 @@ async def test_reconcile_is_clean_after_real_traffic_and_reports_damage(
     payout = next(i for i, d in docs.items() if d["collection"] == "payouts" and d["status"] == "succeeded")
     ghost = new_id("pi")
     try:
-        async with engine().transaction():
+        async with db.transaction() as tx:
             # Test-only: bypass the append-only triggers for this transaction, which is rolled back.
-            await sql("SET LOCAL session_replication_role = replica")
-            removed = await sql(
+            await tx.sql("SET LOCAL session_replication_role = replica")
+            removed = await tx.sql(
                 "SELECT id FROM journal_entries WHERE transaction_id = {} AND kind = 'payout_succeeded'", payout
             )
             assert len(removed) == 1
-            await sql("DELETE FROM postings WHERE entry_id = {}", removed[0]["id"])
-            await sql("DELETE FROM journal_entries WHERE id = {}", removed[0]["id"])
+            await tx.sql("DELETE FROM postings WHERE entry_id = {}", removed[0]["id"])
+            await tx.sql("DELETE FROM journal_entries WHERE id = {}", removed[0]["id"])
             await ledger.post_entry(
+                tx,
                 "provider_fee_accrued",
                 f"provider_fee:{ghost}",
                 ghost,
                 [(PLATFORM_PROVIDER_FEES, "INR", -7), (fees_payable(stack.ple_id), "INR", 7)],
             )
-            damaged = await reconcile(resources, today())
+            # reconcile reads through the handle it is given: here, the uncommitted damage
+            damaged = await reconcile(replace(resources, db=tx), today())  # type: ignore[arg-type]
             raise Rollback
     except Rollback:
         pass
-    restored = await sql(
+    restored = await db.sql(
         "SELECT id FROM journal_entries WHERE transaction_id = {} AND kind = 'payout_succeeded'", payout
     )
     assert [r["id"] for r in restored] == [r["id"] for r in removed]

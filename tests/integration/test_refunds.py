@@ -22,6 +22,7 @@ from core.payments import machine as engine
 from core.payments.model import Refund, RefundStatus, Step
 from core.payments.refunds import MACHINE
 from core.payments.sweep import sweep_transactions
+from core.storage.postgres import Handle
 from core.timeutil import utcnow
 from tests.fixtures.stack import eventually
 
@@ -49,8 +50,8 @@ async def settled(resources, kind: str, object_id: str, status: str, timeout: fl
     return await eventually(check, timeout=timeout)
 
 
-async def balances(merchant_id: str) -> tuple[int, int]:
-    row = (await ledger.merchant_balances(merchant_id))[0]
+async def balances(db: Handle, merchant_id: str) -> tuple[int, int]:
+    row = (await ledger.merchant_balances(db, merchant_id))[0]
     return row["available"], row["reserved"]
 
 
@@ -60,27 +61,27 @@ async def paid_payin(routed_merchant, resources, top_up: int = 0) -> tuple[Any, 
     payin = (await m.post("/v1/payins", payin_body())).json()
     await settled(resources, "payin", payin["id"], "succeeded")
     if top_up:
-        await ledger.adjust_merchant_balance(m.merchant_id, "INR", top_up, new_id("fund"), "test funding")
+        await ledger.adjust_merchant_balance(resources.db, m.merchant_id, "INR", top_up, new_id("fund"), "test funding")
     return m, payin
 
 
 async def test_a_full_refund_defaults_to_the_whole_payin_and_succeeds(routed_merchant, resources, stack) -> None:
     m, payin = await paid_payin(routed_merchant, resources, top_up=200)
-    assert await balances(m.merchant_id) == (10_000, 0)
+    assert await balances(resources.db, m.merchant_id) == (10_000, 0)
     response = await m.post("/v1/refunds", refund_body(payin["id"], reason="customer returned it"))
     assert response.status_code == 201, response.text
     refund = response.json()
     assert refund["object"] == "refund" and refund["amount"] == PAYIN and refund["payin_id"] == payin["id"]
     assert refund["status"] in ("pending", "processing") and "fee" not in refund
     await settled(resources, "refund", refund["id"], "succeeded")
-    assert await balances(m.merchant_id) == (0, 0)  # the fee on the payin is not returned (§4.9)
+    assert await balances(resources.db, m.merchant_id) == (0, 0)  # the fee on the payin is not returned (§4.9)
     shown = (await m.get(f"/v1/payins/{payin['id']}")).json()
     assert shown["amount_refunded"] == PAYIN
     events = await resources.mongo.db.events.find({"object_id": refund["id"]}).sort("_id", 1).to_list(5)
     assert [e["type"] for e in events] == ["refund.processing", "refund.succeeded"]
     counters = await stack.sandbox_counters("refunds", refund["id"])
     assert counters["refunds_created"] == 1
-    assert await ledger.verify_ledger() == []
+    assert await ledger.verify_ledger(resources.db) == []
 
 
 async def test_partial_refunds_up_to_the_amount_then_one_more_is_refused(routed_merchant, resources) -> None:
@@ -91,7 +92,7 @@ async def test_partial_refunds_up_to_the_amount_then_one_more_is_refused(routed_
     assert over.status_code == 422 and over.json()["error"]["code"] == "refund_exceeds_payin"
     for refund in (first, second):
         await settled(resources, "refund", refund["id"], "succeeded")
-    assert await balances(m.merchant_id) == (14_800 - PAYIN, 0)
+    assert await balances(resources.db, m.merchant_id) == (14_800 - PAYIN, 0)
     listed = (await m.get(f"/v1/refunds?payin_id={payin['id']}")).json()
     assert sorted(r["amount"] for r in listed["data"]) == [3_000, 7_000]
     assert (await m.get(f"/v1/payins/{payin['id']}")).json()["amount_refunded"] == PAYIN
@@ -108,16 +109,16 @@ async def test_twelve_concurrent_refunds_of_2000_on_10000_accept_exactly_five(ro
     for r in responses:
         if r.status_code == 201:
             await settled(resources, "refund", r.json()["id"], "succeeded")
-    assert await balances(m.merchant_id) == (59_800 - PAYIN, 0)
+    assert await balances(resources.db, m.merchant_id) == (59_800 - PAYIN, 0)
     assert await resources.mongo.db.refunds.count_documents({"payin_id": payin["id"]}) == 5
-    assert await ledger.verify_ledger() == []
+    assert await ledger.verify_ledger(resources.db) == []
 
 
 async def test_insufficient_funds_holds_nothing(routed_merchant, resources) -> None:
     m, payin = await paid_payin(routed_merchant, resources)  # 9,800 available
     response = await m.post("/v1/refunds", refund_body(payin["id"], PAYIN))
     assert response.status_code == 422 and response.json()["error"]["code"] == "insufficient_funds"
-    assert await balances(m.merchant_id) == (9_800, 0)
+    assert await balances(resources.db, m.merchant_id) == (9_800, 0)
     assert await resources.mongo.db.refunds.count_documents({"payin_id": payin["id"]}) == 0
     # nothing was reserved against the payin either: the whole 9,800 can still be refunded
     ok = await m.post("/v1/refunds", refund_body(payin["id"], 9_800))
@@ -135,10 +136,10 @@ async def test_failed_and_rejected_refunds_give_the_amount_back(
     refund = (await m.post("/v1/refunds", refund_body(payin["id"], amount))).json()
     doc = await settled(resources, "refund", refund["id"], status)
     assert doc["failure_code"] == failure_code
-    assert await balances(m.merchant_id) == (9_800, 0)
+    assert await balances(resources.db, m.merchant_id) == (9_800, 0)
     again = await m.post("/v1/refunds", refund_body(payin["id"], 9_800))  # refundable again
     assert again.status_code == 201, again.text
-    assert await ledger.verify_ledger() == []
+    assert await ledger.verify_ledger(resources.db) == []
 
 
 async def test_a_refund_without_callback_is_found_by_polling(routed_merchant, resources) -> None:
@@ -146,7 +147,7 @@ async def test_a_refund_without_callback_is_found_by_polling(routed_merchant, re
     refund = (await m.post("/v1/refunds", refund_body(payin["id"], 1_055))).json()
     doc = await settled(resources, "refund", refund["id"], "succeeded")
     assert doc["history"][-1]["source"] == "poll"
-    assert await balances(m.merchant_id) == (9_800 - 1_055, 0)
+    assert await balances(resources.db, m.merchant_id) == (9_800 - 1_055, 0)
 
 
 async def test_a_stuck_refund_needs_review_after_polling_runs_out(routed_merchant, resources, api, admin_headers):
@@ -159,7 +160,7 @@ async def test_a_stuck_refund_needs_review_after_polling_runs_out(routed_merchan
 
     doc = await eventually(flagged, timeout=40)
     assert doc["status"] == "processing" and doc["review_reason"] == "needs_review"
-    assert await balances(m.merchant_id) == (9_800 - 1_053, 1_053)  # still held: never failed by guesswork
+    assert await balances(resources.db, m.merchant_id) == (9_800 - 1_053, 1_053)  # still held, not failed by guesswork
 
 
 async def test_a_first_submission_answered_503_is_resubmitted_once_made(routed_merchant, resources, stack) -> None:
@@ -188,7 +189,7 @@ async def test_idempotency_replay_and_duplicate_reference(routed_merchant, resou
 async def test_only_a_succeeded_payin_of_the_merchant_is_refundable(routed_merchant, resources) -> None:
     m, payin = await paid_payin(routed_merchant, resources)
     other = await routed_merchant()
-    await ledger.adjust_merchant_balance(other.merchant_id, "INR", 50_000, new_id("fund"), "test funding")
+    await ledger.adjust_merchant_balance(resources.db, other.merchant_id, "INR", 50_000, new_id("fund"), "test funding")
     theirs = await other.post("/v1/refunds", refund_body(payin["id"], 1_000))
     assert theirs.status_code == 404 and theirs.json()["error"]["code"] == "not_found"
     pending = (await m.post("/v1/payins", payin_body(10_052))).json()  # 52: never paid
@@ -201,19 +202,21 @@ async def test_only_a_succeeded_payin_of_the_merchant_is_refundable(routed_merch
 async def test_a_crash_after_the_hold_is_released_by_the_sweep(routed_merchant, resources) -> None:
     m, payin = await paid_payin(routed_merchant, resources)
     refund_id = new_id("rf")
-    await ledger.hold_refund_funds(refund_id, payin["id"], m.merchant_id, "INR", PAYIN, 4_000)  # then the crash
-    assert await balances(m.merchant_id) == (5_800, 4_000)
+    await ledger.hold_refund_funds(
+        resources.db, refund_id, payin["id"], m.merchant_id, "INR", PAYIN, 4_000
+    )  # then the crash
+    assert await balances(resources.db, m.merchant_id) == (5_800, 4_000)
     report = await sweep_transactions(resources, hold_grace=ZERO)
     assert report.holds_released >= 1
-    assert await balances(m.merchant_id) == (9_800, 0)
-    assert await ledger.verify_ledger() == []  # the guard gave the 4,000 back too
+    assert await balances(resources.db, m.merchant_id) == (9_800, 0)
+    assert await ledger.verify_ledger(resources.db) == []  # the guard gave the 4,000 back too
     assert (await m.post("/v1/refunds", refund_body(payin["id"], 9_800))).status_code == 201
 
 
 async def test_a_crash_before_submission_is_resubmitted_by_the_sweep(routed_merchant, resources, stack) -> None:
     m, payin = await paid_payin(routed_merchant, resources)
     refund_id = new_id("rf")
-    await ledger.hold_refund_funds(refund_id, payin["id"], m.merchant_id, "INR", PAYIN, 2_000)
+    await ledger.hold_refund_funds(resources.db, refund_id, payin["id"], m.merchant_id, "INR", PAYIN, 2_000)
     now = utcnow()
     refund = Refund(
         id=refund_id,
@@ -233,7 +236,7 @@ async def test_a_crash_before_submission_is_resubmitted_by_the_sweep(routed_merc
     await sweep_transactions(resources, resubmit_after=ZERO)
     await settled(resources, "refund", refund_id, "succeeded")
     assert (await stack.sandbox_counters("refunds", refund_id))["refunds_created"] == 1
-    assert await balances(m.merchant_id) == (7_800, 0)
+    assert await balances(resources.db, m.merchant_id) == (7_800, 0)
 
 
 async def test_a_crash_inside_a_state_change_gets_its_effects_from_the_sweep(routed_merchant, resources) -> None:
@@ -241,12 +244,12 @@ async def test_a_crash_inside_a_state_change_gets_its_effects_from_the_sweep(rou
     refund = (await m.post("/v1/refunds", refund_body(payin["id"], 1_053))).json()  # stays processing
     await settled(resources, "refund", refund["id"], "processing")
     await engine.commit(resources, MACHINE, refund["id"], "failed", source="test")  # then the crash
-    assert await balances(m.merchant_id) == (9_800 - 1_053, 1_053)
+    assert await balances(resources.db, m.merchant_id) == (9_800 - 1_053, 1_053)
     await sweep_transactions(resources, effects_grace=ZERO)
-    assert await balances(m.merchant_id) == (9_800, 0)
+    assert await balances(resources.db, m.merchant_id) == (9_800, 0)
     events = await resources.mongo.db.events.find({"object_id": refund["id"]}).to_list(5)
     assert sorted(e["type"] for e in events) == ["refund.failed", "refund.processing"]
-    assert await ledger.verify_ledger() == []
+    assert await ledger.verify_ledger(resources.db) == []
 
 
 async def test_the_cli_refunds_like_the_api(routed_merchant, resources) -> None:

@@ -62,7 +62,9 @@ async def test_a_payin_and_a_payout_write_their_document_twice_and_read_the_rout
     spans, settings, resources, routed_merchant, stack
 ) -> None:
     routed = await routed_merchant()  # merchant routed to the stack's sandbox PLE
-    await ledger.adjust_merchant_balance(routed.merchant_id, "INR", 1_000_000, new_id("fund"), "test funding")
+    await ledger.adjust_merchant_balance(
+        resources.db, routed.merchant_id, "INR", 1_000_000, new_id("fund"), "test funding"
+    )
     async with in_process_client(create_app("payment", settings)) as http:
         m = SignedClient(http, routed.merchant_id, routed.key_id, routed.secret)
         customer = {"name": "Asha", "email": "asha@example.com"}

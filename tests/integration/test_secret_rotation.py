@@ -12,9 +12,9 @@ import pytest
 
 from core.config import DEV_MASTER_KEY
 from core.security.crypto import Keyring, UnknownMasterKey, new_master_key
-from core.security.rotation import ENCRYPTED_COLUMNS
+from core.security.rotation import ENCRYPTED_COLUMNS, context
 from core.signing import sign_request
-from core.storage.postgres import sql
+from core.storage.postgres import Handle
 from tests.fixtures.merchants import new_merchant
 
 
@@ -28,11 +28,11 @@ def rotate(keys: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def decrypt_everything(ring: Keyring) -> int:
+async def decrypt_everything(db: Handle, ring: Keyring) -> int:
     count = 0
-    for table, id_column, column in ENCRYPTED_COLUMNS:
-        for row in await sql(f"SELECT {id_column} AS id, {column} AS enc FROM {table}"):
-            ring.decrypt(row["enc"], f"{table}:{row['id']}")
+    for table, column in ENCRYPTED_COLUMNS:
+        for row in await db.run(table.select(table._meta.primary_key.as_alias("id"), column.as_alias("enc"))):
+            ring.decrypt(row["enc"], context(table, row["id"]))
             count += 1
     return count
 
@@ -48,9 +48,9 @@ async def test_rotate_then_drop_the_old_key(resources, start_role) -> None:
         assert orjson.loads(again.stdout)["rewritten"] == 0  # idempotent
 
         only_new = Keyring.parse(new_key)
-        assert await decrypt_everything(only_new) >= 2
+        assert await decrypt_everything(resources.db, only_new) >= 2
         with pytest.raises(UnknownMasterKey, match="k2"):
-            await decrypt_everything(Keyring.parse(DEV_MASTER_KEY))
+            await decrypt_everything(resources.db, Keyring.parse(DEV_MASTER_KEY))
 
         role = start_role("api", env={"SECRETS_MASTER_KEYS": new_key})
         body = b'{"message": "after rotation"}'
@@ -64,4 +64,4 @@ async def test_rotate_then_drop_the_old_key(resources, start_role) -> None:
     finally:
         back = rotate(f"{DEV_MASTER_KEY},{new_key}")
         assert back.returncode == 0, back.stderr
-    assert await decrypt_everything(Keyring.parse(DEV_MASTER_KEY)) >= 2
+    assert await decrypt_everything(resources.db, Keyring.parse(DEV_MASTER_KEY)) >= 2

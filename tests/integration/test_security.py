@@ -156,7 +156,7 @@ async def test_rate_limit_answers_429_with_retry_after_and_spares_others(api, ma
     from core.merchants.store import update_merchant
 
     noisy, quiet = await make_merchant(), await make_merchant()
-    await update_merchant(noisy.merchant_id, {"rate_limit_per_second": 1, "rate_limit_burst": 3})
+    await update_merchant(resources.db, noisy.merchant_id, {"rate_limit_per_second": 1, "rate_limit_burst": 3})
     statuses = [(await noisy.post("/v1/echo", {"message": f"n{i}"})).status_code for i in range(6)]
     assert statuses[:3] == [200, 200, 200]
     assert 429 in statuses[3:]

@@ -18,7 +18,7 @@ from core.ids import new_id
 from core.jobs_client import NoArgs
 from core.routing import create_ple
 from core.settlement import settle_ple_fees
-from core.storage.postgres import sql
+from core.storage.postgres import Handle
 from core.timeutil import utcnow
 from tests.fixtures.stack import eventually
 
@@ -48,20 +48,20 @@ async def new_ple(resources) -> str:
     return created["id"]
 
 
-async def settlement_entries(ple_id: str) -> list[dict]:
-    return await sql(
+async def settlement_entries(db: Handle, ple_id: str) -> list[dict]:
+    return await db.sql(
         "SELECT id, transaction_id FROM journal_entries WHERE kind = 'provider_fees_settled'"
         " AND metadata->>'ple_id' = {}",
         ple_id,
     )
 
 
-async def settlement_rows(ple_id: str) -> list[dict]:
-    return await sql("SELECT id, total, entry_id FROM settlements WHERE ple_id = {}", ple_id)
+async def settlement_rows(db: Handle, ple_id: str) -> list[dict]:
+    return await db.sql("SELECT id, total, entry_id FROM settlements WHERE ple_id = {}", ple_id)
 
 
-async def ple_balances(ple_id: str) -> dict[str, int]:
-    rows = await sql("SELECT code, balance FROM accounts WHERE code LIKE {}", f"ple:{ple_id}:%")
+async def ple_balances(db: Handle, ple_id: str) -> dict[str, int]:
+    rows = await db.sql("SELECT code, balance FROM accounts WHERE code LIKE {}", f"ple:{ple_id}:%")
     return {r["code"]: r["balance"] for r in rows}
 
 
@@ -79,7 +79,7 @@ async def drive_transactions(routed_merchant, resources) -> dict[str, dict]:
     """Real payins and payouts through the stack: two paid and one failed payin, one succeeded and
     one failed payout. Returns the final documents by id."""
     m = await routed_merchant()
-    await ledger.adjust_merchant_balance(m.merchant_id, "INR", 100_000, new_id("fund"), "test funding")
+    await ledger.adjust_merchant_balance(resources.db, m.merchant_id, "INR", 100_000, new_id("fund"), "test funding")
     ids: list[tuple[str, str]] = []
     for amount, ref in ((10_000, "paid-1"), (20_000, "paid-2"), (10_051, "failed")):
         body = {"amount": amount, "currency": "INR", "reference": ref, "method": "upi", "customer": CUSTOMER}
@@ -108,36 +108,36 @@ async def drive_transactions(routed_merchant, resources) -> dict[str, dict]:
 async def test_settle_twice_second_skipped_ledger_unchanged(resources) -> None:
     ple = await new_ple(resources)
     for fee in (30, 70, 5):
-        await ledger.accrue_provider_fee(new_id("pi"), ple, "INR", fee)
+        await ledger.accrue_provider_fee(resources.db, new_id("pi"), ple, "INR", fee)
     first = await settle_ple_fees(resources, ple, today(), allow_open_day=True)
     assert first["skipped"] is False and first["total"] == 105 and first["entry_id"]
     assert first["id"].startswith("stl_") and first["date"] == today()
-    balances = await ple_balances(ple)
+    balances = await ple_balances(resources.db, ple)
     assert balances[f"ple:{ple}:fees_payable"] == 0 and balances[f"ple:{ple}:clearing"] == 105
-    entries = await settlement_entries(ple)
+    entries = await settlement_entries(resources.db, ple)
     assert [e["id"] for e in entries] == [first["entry_id"]] and entries[0]["transaction_id"] == first["id"]
 
     second = await settle_ple_fees(resources, ple, today(), allow_open_day=True)
     assert second["skipped"] is True and second["id"] == first["id"] and second["total"] == 105
-    assert await ple_balances(ple) == balances
-    assert await settlement_entries(ple) == entries
-    assert len(await settlement_rows(ple)) == 1
+    assert await ple_balances(resources.db, ple) == balances
+    assert await settlement_entries(resources.db, ple) == entries
+    assert len(await settlement_rows(resources.db, ple)) == 1
 
 
 async def test_two_concurrent_settlements_post_one_entry(resources) -> None:
     ple = await new_ple(resources)
-    await ledger.accrue_provider_fee(new_id("po"), ple, "INR", 250)
+    await ledger.accrue_provider_fee(resources.db, new_id("po"), ple, "INR", 250)
     results = await asyncio.gather(*(settle_ple_fees(resources, ple, today(), allow_open_day=True) for _ in range(2)))
     assert sorted(r["skipped"] for r in results) == [False, True]
     assert results[0]["id"] == results[1]["id"] and {r["total"] for r in results} == {250}
-    assert len(await settlement_entries(ple)) == 1 and len(await settlement_rows(ple)) == 1
-    assert (await ple_balances(ple))[f"ple:{ple}:fees_payable"] == 0
+    assert len(await settlement_entries(resources.db, ple)) == 1 and len(await settlement_rows(resources.db, ple)) == 1
+    assert (await ple_balances(resources.db, ple))[f"ple:{ple}:fees_payable"] == 0
 
 
 async def test_two_settle_processes_race_to_one_entry(resources) -> None:
     ple = await new_ple(resources)
-    await ledger.accrue_provider_fee(new_id("pi"), ple, "INR", 40)
-    await ledger.accrue_provider_fee(new_id("po"), ple, "INR", 60)
+    await ledger.accrue_provider_fee(resources.db, new_id("pi"), ple, "INR", 40)
+    await ledger.accrue_provider_fee(resources.db, new_id("po"), ple, "INR", 60)
     args = ["--ple", ple, "--date", today(), "--allow-open-day", "--json"]
     code = "from core.cli.settle import settle; settle()"
     procs = [
@@ -154,7 +154,7 @@ async def test_two_settle_processes_race_to_one_entry(resources) -> None:
     assert all(p["statement_fees"] is None and p["fee_difference"] is None for p in printed)
     assert sorted(p["skipped"] for p in printed) == [False, True]
     assert {p["total"] for p in printed} == {100} and len({p["settlement_id"] for p in printed}) == 1
-    assert len(await settlement_entries(ple)) == 1 and len(await settlement_rows(ple)) == 1
+    assert len(await settlement_entries(resources.db, ple)) == 1 and len(await settlement_rows(resources.db, ple)) == 1
 
 
 async def test_zero_total_is_recorded_so_the_day_is_not_retried(resources) -> None:
@@ -162,7 +162,7 @@ async def test_zero_total_is_recorded_so_the_day_is_not_retried(resources) -> No
     first = await settle_ple_fees(resources, ple, yesterday())
     assert first["skipped"] is False and first["total"] == 0 and first["entry_id"] is None
     assert (await settle_ple_fees(resources, ple, yesterday()))["skipped"] is True
-    assert await settlement_entries(ple) == []
+    assert await settlement_entries(resources.db, ple) == []
 
 
 async def test_open_future_and_malformed_days_are_refused(resources) -> None:
@@ -171,7 +171,7 @@ async def test_open_future_and_malformed_days_are_refused(resources) -> None:
         with pytest.raises(ApiError) as caught:
             await settle_ple_fees(resources, ple, day)
         assert caught.value.code == "validation_error" and caught.value.param == "date"
-    assert await settlement_rows(ple) == []
+    assert await settlement_rows(resources.db, ple) == []
 
 
 async def test_admin_api_settles_lists_and_skips(resources, api, admin_headers) -> None:
@@ -207,7 +207,7 @@ async def test_fees_settled_equal_fees_accrued_by_real_transactions(
 
     settled = await settle_ple_fees(resources, stack.ple_id, today(), allow_open_day=True)
     assert settled["skipped"] is False and settled["total"] == expected_total
-    assert (await ple_balances(stack.ple_id))[f"ple:{stack.ple_id}:fees_payable"] == 0
+    assert (await ple_balances(resources.db, stack.ple_id))[f"ple:{stack.ple_id}:fees_payable"] == 0
 
     response = await api.get(
         "/admin/v1/settlements/report", params={"ple_id": stack.ple_id, "date": today()}, headers=admin_headers
@@ -247,12 +247,14 @@ async def test_daily_cron_enqueues_one_settlement_per_active_ple(resources, stac
     # leave one settlement each; the stack's real worker runs the queued jobs.
     runs = await asyncio.gather(enqueue_daily_settlements(ctx, NoArgs()), enqueue_daily_settlements(ctx, NoArgs()))
     assert {r["date"] for r in runs} == {yesterday()}
-    ples = {p["id"] for p in await active_ples()}
+    ples = {p["id"] for p in await active_ples(resources.db)}
     assert stack.ple_id in ples
 
     async def all_settled():
         day = utcnow().date() - timedelta(days=1)
-        rows = await sql("SELECT ple_id, count(*) AS n FROM settlements WHERE date = {} GROUP BY ple_id", day)
+        rows = await resources.db.sql(
+            "SELECT ple_id, count(*) AS n FROM settlements WHERE date = {} GROUP BY ple_id", day
+        )
         counts = {r["ple_id"]: r["n"] for r in rows}
         return counts if ples <= counts.keys() else None
 

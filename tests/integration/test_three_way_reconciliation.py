@@ -4,6 +4,7 @@ a lost callback is applied through the state machine; a forged success is critic
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from datetime import date
@@ -25,8 +26,6 @@ from core.providers.sandbox import SandboxAdapter, parse_statement
 from core.sandbox.signing import STATEMENT_COLUMNS
 from core.settlement import settle_ple_fees
 from core.statement_reconciliation import breaks_csv, get_statement_reports, reconcile_statement
-from core.storage.postgres import engine as engine_pg
-from core.storage.postgres import sql
 from tests.fixtures.stack import PROVIDER_FEES, eventually
 from tests.integration.test_dashboard import csrf_of, new_user, sign_in
 from tests.integration.test_refunds import payin_body, refund_body, settled
@@ -49,7 +48,7 @@ async def statement_settings(stack, **settings: Any) -> None:
 async def drive(routed_merchant, resources) -> dict[str, dict]:
     """Three paid payins, a succeeded payout and a succeeded refund, all final here."""
     m = await routed_merchant()
-    await ledger.adjust_merchant_balance(m.merchant_id, "INR", 100_000, new_id("fund"), "test funding")
+    await ledger.adjust_merchant_balance(resources.db, m.merchant_id, "INR", 100_000, new_id("fund"), "test funding")
     made: dict[str, dict] = {}
     for amount in (10_000, 20_000, 30_000):
         payin = (await m.post("/v1/payins", payin_body(amount))).json()
@@ -80,21 +79,21 @@ async def test_three_way_clean_then_each_break_once_apply_and_forged_success(
     # A success whose ledger credit is gone: the transaction and the ledger disagree by its amount.
     first = made["payin_10000"]["_id"]
     try:
-        async with engine_pg().transaction():
+        async with resources.db.transaction() as tx:
             # Test-only: bypass the append-only triggers in a transaction that is rolled back.
-            await sql("SET LOCAL session_replication_role = replica")
-            await sql(
+            await tx.sql("SET LOCAL session_replication_role = replica")
+            await tx.sql(
                 "DELETE FROM postings WHERE entry_id IN (SELECT id FROM journal_entries"
                 " WHERE transaction_id = {} AND kind = 'payin_succeeded')",
                 first,
             )
-            await sql("DELETE FROM journal_entries WHERE transaction_id = {} AND kind = 'payin_succeeded'", first)
-            unbooked = await reconcile_statement(resources, ple, today())
+            await tx.sql("DELETE FROM journal_entries WHERE transaction_id = {} AND kind = 'payin_succeeded'", first)
+            unbooked = await reconcile_statement(dataclasses.replace(resources, db=tx), ple, today())
             raise Rollback
     except Rollback:
         pass
     assert found(unbooked) == [("ledger_mismatch", first, -10_000, "error")]
-    assert (await get_statement_reports(today(), ple))[0]["break_count"] == 0  # rolled back with it
+    assert (await get_statement_reports(resources.db, today(), ple))[0]["break_count"] == 0  # rolled back with it
 
     # Settlement compares its total with the statement's fees.
     settled_fees = await settle_ple_fees(resources, ple, today(), allow_open_day=True)
@@ -139,7 +138,7 @@ async def test_three_way_clean_then_each_break_once_apply_and_forged_success(
     collected = next(x for x in altered["breaks"] if x["kind"] == "collected_not_succeeded")
     assert collected["action"] == "apply" and collected["ours"] == {"status": "pending"}
 
-    exported = breaks_csv(await get_statement_reports(today(), ple))
+    exported = breaks_csv(await get_statement_reports(resources.db, today(), ple))
     assert exported.splitlines()[0] == "date,ple_id,kind,severity,type,transaction_id,amount,action,detail"
     assert len(exported.splitlines()) == 6 and f",missing_from_statement,critical,payout,{payout},10000," in exported
 
@@ -148,7 +147,7 @@ async def test_three_way_clean_then_each_break_once_apply_and_forged_success(
     url = f"/admin/v1/reconciliation/{today()}/statements/apply"
     refused = await api.post(url, json={"ple_id": ple, "transaction_id": a}, headers=admin_headers)
     assert refused.status_code == 404, refused.text
-    email = await new_user("admin")
+    email = await new_user(resources.db, "admin")
     async with app_client("frontend") as client:
         assert (await sign_in(client, email)).status_code == 303
         page = await client.get(f"/manage/reconciliation?date={today()}")
@@ -162,7 +161,7 @@ async def test_three_way_clean_then_each_break_once_apply_and_forged_success(
     again_applied = await api.post(url, json={"ple_id": ple, "transaction_id": lost}, headers=admin_headers)
     assert again_applied.status_code == 404
     assert "collected_not_succeeded" not in {
-        b["kind"] for b in (await get_statement_reports(today(), ple))[0]["breaks"]
+        b["kind"] for b in (await get_statement_reports(resources.db, today(), ple))[0]["breaks"]
     }
     await settled(resources, "payin", lost, "succeeded")
 
@@ -218,7 +217,7 @@ async def test_three_way_clean_then_each_break_once_apply_and_forged_success(
     await enqueue(resources.queue, RECONCILE, ReconcileArgs(date=today(), ple_id=ple))
 
     async def rerun() -> dict | None:
-        stored = (await get_statement_reports(today(), ple))[0]
+        stored = (await get_statement_reports(resources.db, today(), ple))[0]
         return stored if stored["break_count"] == 1 else None
 
     rerun_report = await eventually(rerun, timeout=30)

@@ -11,6 +11,7 @@ import pytest
 
 from core.ids import new_id
 from core.ledger import adjust_merchant_balance
+from core.storage.postgres import Database
 from tests.integration.webhook_receiver import Receiver
 
 SNIPPET = re.search(r"```python\n(.*?)```", Path("docs/webhooks.md").read_text(), re.S).group(1)  # type: ignore[union-attr]
@@ -30,9 +31,9 @@ async def hooks() -> AsyncIterator[Receiver]:
     await receiver.stop()
 
 
-async def test_final_states_deliver_signed_events(routed_merchant, hooks, stack) -> None:
+async def test_final_states_deliver_signed_events(db: Database, routed_merchant, hooks, stack) -> None:
     m = await routed_merchant(webhook_url=hooks.url)
-    await adjust_merchant_balance(m.merchant_id, "INR", 100_000, new_id("fund"), "test funding")
+    await adjust_merchant_balance(db, m.merchant_id, "INR", 100_000, new_id("fund"), "test funding")
     payin = (
         await m.post(
             "/v1/payins",

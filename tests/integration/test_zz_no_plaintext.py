@@ -7,15 +7,15 @@ from pathlib import Path
 
 import orjson
 
-from core.storage.postgres import sql
+from core.storage.postgres import Handle
 from tests.fixtures.merchants import SEEN_SECRETS
 
 
-async def _postgres_dump() -> str:
-    tables = await sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+async def _postgres_dump(db: Handle) -> str:
+    tables = await db.sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     parts = []
     for row in tables:
-        dump = await sql(f"SELECT coalesce(json_agg(t)::text, '') AS j FROM \"{row['tablename']}\" t")
+        dump = await db.sql(f"SELECT coalesce(json_agg(t)::text, '') AS j FROM \"{row['tablename']}\" t")
         parts.append(dump[0]["j"])
     return "\n".join(parts)
 
@@ -47,7 +47,7 @@ def _logs() -> str:
 async def test_no_secret_in_any_store_or_log(resources) -> None:
     assert SEEN_SECRETS, "the session handed out no secrets: this scan would prove nothing"
     stores = {
-        "postgres": await _postgres_dump(),
+        "postgres": await _postgres_dump(resources.db),
         "mongo": await _mongo_dump(resources.mongo.db),
         "redis": await _redis_dump(resources.redis),
         "logs": _logs(),

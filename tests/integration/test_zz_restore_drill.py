@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 
-from core.storage.postgres import sql
+from core.storage.postgres import Database
 
 
-async def test_restore_drill_verifies_the_restored_ledger() -> None:
-    entries = (await sql("SELECT count(*) AS n FROM journal_entries"))[0]["n"]
+async def test_restore_drill_verifies_the_restored_ledger(db: Database) -> None:
+    entries = (await db.sql("SELECT count(*) AS n FROM journal_entries"))[0]["n"]
     assert entries > 0, "the session posted no ledger entries: the drill would prove nothing"
     result = subprocess.run(
         ["bash", "scripts/restore-drill.sh"], capture_output=True, text=True, timeout=300, env=os.environ

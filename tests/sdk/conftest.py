@@ -93,7 +93,7 @@ def make_sdk_merchant(edge: Edge, resources: Resources) -> Any:
         merchant_id = created["merchant"]["id"]
         await route_everything_to(resources, merchant_id, edge.ple_id, actor="test")
         if funds:
-            await adjust_merchant_balance(merchant_id, "INR", funds, new_id("fund"), "sdk test funding")
+            await adjust_merchant_balance(resources.db, merchant_id, "INR", funds, new_id("fund"), "sdk test funding")
         return Merchant(merchant_id, created["key_id"], created["secret"], created["webhook_secret"])
 
     return make

@@ -3,11 +3,13 @@
 from typing import Any
 
 from litestar import get
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 
 from core.http import answers
 from core.http.openapi import documented
 from core.merchants.service import get_merchant
+from core.resources import Resources
 
 ROLE = "api"
 
@@ -17,5 +19,5 @@ ROLE = "api"
     opt={"admin_scope": "read"},
     **documented("adminGetMerchant", answers.Merchant),
 )
-async def get_one(merchant_id: FromPath[str]) -> dict[str, Any]:
-    return await get_merchant(merchant_id)
+async def get_one(merchant_id: FromPath[str], resources: NamedDependency[Resources]) -> dict[str, Any]:
+    return await get_merchant(resources.db, merchant_id)

@@ -22,4 +22,4 @@ ROLE = "api"
 async def statements(
     date: FromPath[str], resources: NamedDependency[Resources], ple_id: FromQuery[str | None] = None
 ) -> dict[str, Any]:
-    return {"object": "list", "data": await get_statement_reports(date, ple_id or None)}
+    return {"object": "list", "data": await get_statement_reports(resources.db, date, ple_id or None)}

@@ -20,7 +20,7 @@ ROLE = "api"
 async def statements_csv(
     date: FromPath[str], resources: NamedDependency[Resources], ple_id: FromQuery[str | None] = None
 ) -> Response[str]:
-    reports = await get_statement_reports(date, ple_id or None)
+    reports = await get_statement_reports(resources.db, date, ple_id or None)
     return Response(
         breaks_csv(reports),
         media_type="text/csv",

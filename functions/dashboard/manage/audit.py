@@ -22,7 +22,7 @@ async def audit(request: Request[Any, Any, Any], resources: NamedDependency[Reso
     entries, has_more = await audit_log.list_entries(
         resources.mongo, **filters, limit=50, starting_after=int(after) if after.isdigit() else None
     )
-    chain = await audit_log.verify_chain(resources.mongo)
+    chain = await audit_log.verify_chain(resources.mongo, resources.db)
     query = urlencode({k: v for k, v in filters.items() if v})
     return page.render(
         "manage_audit.html", entries=entries, has_more=has_more, chain=chain, filters=filters, query=query

@@ -34,7 +34,7 @@ async def merchant_create(request: Request[Any, Any, Any], resources: NamedDepen
         if exc.code != "validation_error":
             raise
         error, status = exc.message, 422
-    rows, has_more = await list_merchants(50, None)
+    rows, has_more = await list_merchants(resources.db, 50, None)
     return page.render(
         "manage_merchants.html", status=status, merchants=rows, has_more=has_more, created=created, error=error
     )

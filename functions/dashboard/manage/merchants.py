@@ -16,5 +16,5 @@ ROLE = "frontend"
 async def merchants(request: Request[Any, Any, Any], resources: NamedDependency[Resources]) -> Response[Any]:
     page = await signed_in(request, resources, role="admin")
     after = (request.query_params.get("starting_after") or "").strip()[:64] or None
-    rows, has_more = await list_merchants(50, after)
+    rows, has_more = await list_merchants(resources.db, 50, after)
     return page.render("manage_merchants.html", merchants=rows, has_more=has_more, after=after)

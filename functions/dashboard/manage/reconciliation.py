@@ -22,7 +22,7 @@ async def reconciliation(request: Request[Any, Any, Any], resources: NamedDepend
     day = (request.query_params.get("date") or "").strip() or previous_utc_day().isoformat()
     try:
         report = await get_report(resources, day)
-        statements = await get_statement_reports(day)
+        statements = await get_statement_reports(resources.db, day)
     except ApiError as exc:
         return page.render("manage_reconciliation.html", status=422, day=day[:10], report=None, error=exc.message)
     applied = request.query_params.get("applied")  # only named back: the breaks below show the outcome

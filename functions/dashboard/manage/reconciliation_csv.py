@@ -19,7 +19,7 @@ async def reconciliation_csv(request: Request[Any, Any, Any], resources: NamedDe
     await signed_in(request, resources, role="admin")
     day = parse_day((request.query_params.get("date") or "").strip() or previous_utc_day())
     return Response(
-        content=breaks_csv(await get_statement_reports(day)),
+        content=breaks_csv(await get_statement_reports(resources.db, day)),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="reconciliation-breaks-{day.isoformat()}.csv"',
