@@ -48,8 +48,8 @@ SETTLING_ENTRY = {"payins": "payin_succeeded", "payouts": "payout_succeeded", "r
 # docs/reliability.md): listed apart as `known_gaps`, not failing the run, and only in exactly this
 # shape. Delete an entry once its fix is merged: the run then fails on any recurrence.
 KNOWN_GAPS = {
-    # outcome 56: the "paid" callback dropped or applied after the stale "failed" one; pending →
-    # failed is taken without asking the provider, and failed → succeeded is refused
+    # outcome 56: the "paid" callback dropped after the stale "failed" one was applied (a "paid"
+    # that arrives is now applied as failed → succeeded); nothing asks the provider after "failed"
     ("payins", "paid", "failed", 56): "stale-failed-callback",
     # outcome 54: the "reversed" callback dropped; nothing asks the provider after "succeeded"
     ("payouts", "reversed", "succeeded", 54): "dropped-reversal",

@@ -57,7 +57,8 @@ def _credit(p: Payin) -> list[ledger.EntrySpec]:
 MACHINE: Machine[Payin] = Machine(
     kind=Kind.PAYIN,
     moves={
-        S.SUCCEEDED: frozenset({S.PENDING, S.EXPIRED}),
+        # expired or failed → succeeded: a payment the provider reports after all is never dropped
+        S.SUCCEEDED: frozenset({S.PENDING, S.EXPIRED, S.FAILED}),
         S.FAILED: frozenset({S.PENDING}),
         S.EXPIRED: frozenset({S.PENDING}),
     },
@@ -66,7 +67,7 @@ MACHINE: Machine[Payin] = Machine(
             ledger=_credit,
             amend=lambda p: msgspec.structs.replace(
                 p,
-                late=p.status == S.EXPIRED,
+                late=p.status in (S.EXPIRED, S.FAILED),
                 failure_code=p.failure_code if p.failure_code == FailureCode.AMOUNT_MISMATCH else None,
             ),
             audit_action=lambda p: "payin.late_succeeded" if p.late else "payin.succeeded",

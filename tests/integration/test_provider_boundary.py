@@ -276,3 +276,19 @@ async def test_a_completed_payout_callback_with_another_amount_is_not_applied(
     found = await eventually(flagged)
     assert found["status"] == "processing"
     assert await balances(db, m.merchant_id) == (100_000 - 10_553, 10_553)  # still held, not paid out
+
+
+async def test_a_payin_reported_failed_then_paid_is_credited_once_as_late(db: Database, boundary, resources) -> None:
+    m = await merchant_on(resources, boundary, "a")
+    payin = (await m.post("/v1/payins", payin_body(700_052))).json()  # 52: the sandbox sends nothing itself
+    url = f"{boundary.payment.url}/v1/callbacks/sandbox"
+    for status in ("failed", "paid", "paid"):  # a stale "failed", then the truth, then a retry of it
+        body, headers = callback("payin", payin["id"], status, 700_052, SECRETS["a"])
+        assert (await boundary.http.post(url, content=body, headers=headers)).status_code == 200
+        if status == "failed":
+            await reaches(resources, "payin", payin["id"], "failed")
+    stored = await reaches(resources, "payin", payin["id"], "succeeded")
+    assert stored["late"] is True and stored.get("failure_code") is None
+    credits = [e for e in await ledger.entries_for_transaction(db, payin["id"]) if e.kind == "payin_succeeded"]
+    assert len(credits) == 1
+    assert await balances(db, m.merchant_id) == (700_052 - 14_001, 0)  # 2 % fee, credited exactly once
