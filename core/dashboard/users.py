@@ -17,7 +17,8 @@ from core.storage.postgres import Handle
 
 ROLES = ("merchant", "admin")
 MIN_PASSWORD = 10
-COLUMNS = "id, email, password_hash, role, team_role, merchant_id, disabled, session_epoch, created_at"
+COLUMNS = "id, email, password_hash, role, team_role, merchant_id, disabled, session_epoch, theme, created_at"
+THEMES = ("auto", "light", "dark")
 
 
 def normal_email(email: str) -> str:
@@ -99,3 +100,10 @@ async def authenticate(db: Handle, email: str, password: str) -> dict[str, Any] 
             user["id"],
         )
     return user
+
+
+async def set_theme(db: Handle, user_id: str, theme: str) -> None:
+    """The user's colour theme (auto follows the browser); ValueError for another value."""
+    if theme not in THEMES:
+        raise ValueError(f"theme must be one of {', '.join(THEMES)}")
+    await db.sql("UPDATE dashboard_users SET theme = {} WHERE id = {}", theme, user_id)

@@ -114,6 +114,7 @@ class Page:
                 path=self.request.url.path,
                 csp_nonce=nonce,
                 can=self.can,
+                theme=(self.user or {}).get("theme") or "auto",
                 **context,
             )
         )
@@ -182,10 +183,15 @@ async def any_visitor(request: Request[Any, Any, Any], resources: Resources) -> 
 
 
 async def signed_in(
-    request: Request[Any, Any, Any], resources: Resources, *, role: str = "merchant", need: str = "dashboard:read"
+    request: Request[Any, Any, Any],
+    resources: Resources,
+    *,
+    role: str | None = "merchant",
+    need: str = "dashboard:read",
 ) -> Page:
     """The signed-in user's page context; redirects to sign-in, refuses (403) the wrong role or a
-    merchant user whose team role lacks `need` in the permission table (core/dashboard/permissions.py)."""
+    merchant user whose team role lacks `need` in the permission table (core/dashboard/permissions.py).
+    `role=None`: any signed-in user (a setting of one's own, such as the colour theme)."""
     session = await sessions.load_session(resources.redis, request.cookies.get(sessions.COOKIE))
     if session is None or not session.signed_in:
         raise SignInRequired()
@@ -196,7 +202,7 @@ async def signed_in(
         raise SignInRequired()
     page = Page(request, resources, session)
     page.user = user
-    if session.role != role or (role == "merchant" and not page.can(need)):
+    if (role is not None and session.role != role) or (role == "merchant" and not page.can(need)):
         raise PageError(403, "This page is not available to your account.")
     return page
 

@@ -11,7 +11,9 @@ from core.errors import ApiError
 
 # The range is documented here and enforced by `checked_limit`, whose message names it.
 Limit = Annotated[int, QueryParameter(description="page size", schema_extra={"minimum": 1, "maximum": 100})]
-StartingAfter = Annotated[str | None, QueryParameter(max_length=64)]
+# An object id (`mer_01…`, `ple_01…`): anything else (a NUL byte, text PostgreSQL cannot hold) is
+# refused as 422 before it reaches a store.
+StartingAfter = Annotated[str | None, QueryParameter(max_length=64, pattern=r"^[a-z]{1,8}_[0-9A-Za-z]{1,56}$(?!\n)")]
 
 
 def checked_limit(limit: int) -> int:

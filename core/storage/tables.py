@@ -159,6 +159,7 @@ class DashboardUser(Table, tablename="dashboard_users", db=DIALECT):
     created_at = Timestamptz()
     team_role = Text(null=True, default=None)  # owner | admin | developer | viewer (merchant users)
     session_epoch = Integer(default=0)  # grows when every session of the user must end
+    theme = Text(default="auto")  # auto | light | dark: the dashboard's colours for this user
 
 
 class RefundGuard(Table, tablename="refund_guard", db=DIALECT):

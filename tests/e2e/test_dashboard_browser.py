@@ -75,6 +75,13 @@ async def test_a_merchant_sees_its_payin_and_payout_and_resends_a_webhook(
     assert light == "rgb(245, 246, 248)" and dark == "rgb(20, 23, 28)"  # prefers-color-scheme is honoured
     await check_page(page, "overview-dark")
     await page.emulate_media(color_scheme="light")
+    await page.get_by_label("Colours").select_option("dark")  # the user's own choice wins over the browser's
+    await page.get_by_role("button", name="Apply").click()
+    await expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    assert await page.evaluate("getComputedStyle(document.body).backgroundColor") == dark
+    await page.get_by_label("Colours").select_option("auto")
+    await page.get_by_role("button", name="Apply").click()
+    await expect(page.locator("html")).to_have_attribute("data-theme", "auto")
     await check_page(page, "overview")
     await page.set_viewport_size({"width": 390, "height": 844})  # a phone
     await check_page(page, "overview-phone")

@@ -33,7 +33,7 @@ async def test_an_owner_invites_a_viewer_who_can_read_but_not_create_a_key(
     await check_page(page, "team-phone")
     await page.set_viewport_size({"width": 1280, "height": 900})
 
-    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    context = await browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)  # axe-core
     viewer = await context.new_page()
     viewer.set_default_timeout(10_000)
     await viewer.goto(link)

@@ -243,3 +243,34 @@ async def test_an_admin_creates_a_ple_from_the_form_and_sees_a_generated_secret_
         ple = await get_ple(db, ple_id)
         assert ple["fee_schedule"] == {"payin": {"upi": {"percent_bps": 50, "fixed": 0}}}
         assert secret.group(1) not in (await client.get("/manage/ples")).text  # shown once
+
+
+async def test_the_colour_theme_is_remembered_per_user(app_client: Any, make_merchant: Any, db: Any) -> None:
+    merchant = await make_merchant()
+    email = await new_user(db, merchant_id=merchant.merchant_id)
+    async with app_client("frontend") as client:
+        await sign_in(client, email)
+        page = await client.get("/payins")
+        assert 'data-theme="auto"' in page.text
+        token = csrf_of(page.text)
+        chosen = await client.post(
+            "/settings/theme", data={"theme": "dark", "csrf_token": token}, headers={"referer": "http://x/payins?a=1"}
+        )
+        assert chosen.status_code == 303 and chosen.headers["location"] == "/"  # another site's page: home
+        back = await client.post(
+            "/settings/theme", data={"theme": "dark", "csrf_token": token}, headers={"referer": "/payins"}
+        )
+        assert back.headers["location"] == "/payins"
+        bad = await client.post("/settings/theme", data={"theme": "pink", "csrf_token": token})
+        assert bad.status_code == 422
+        assert (await client.post("/settings/theme", data={"theme": "light"})).status_code == 403  # no CSRF token
+    async with app_client("frontend") as again:  # another browser, a new session: still dark
+        await sign_in(again, email)
+        assert 'data-theme="dark"' in (await again.get("/")).text
+    admin = await new_user(db, "admin")
+    async with app_client("frontend") as client:
+        await sign_in(client, admin)
+        page = await client.get("/manage/merchants")
+        answer = await client.post("/settings/theme", data={"theme": "light", "csrf_token": csrf_of(page.text)})
+        assert answer.status_code == 303
+        assert 'data-theme="light"' in (await client.get("/manage/merchants")).text

@@ -372,7 +372,15 @@ ALLOWED = {
     "result": {"delivered", "attempt_failed", "failed", "skipped"},
     "kind": {"timeout", "connect", "http_5xx", "http_4xx"},
     "provider": {"sandbox"},
-    "operation": {"create_payin", "payin_status", "create_payout", "payout_status"},
+    "operation": {
+        "create_payin",
+        "payin_status",
+        "create_payout",
+        "payout_status",
+        "create_refund",
+        "refund_status",
+        "statement",
+    },
     "queue": {"gateway"},
     "method_payin": {"upi", "bank_transfer", "card"},
     "ledger_kind": {

@@ -26,6 +26,8 @@ async def list_audit(
     target: FromQuery[str | None] = None,
     since: FromQuery[datetime | None] = None,
 ) -> dict[str, Any]:
+    if starting_after is not None and not 0 <= starting_after < 2**63:  # an entry's seq (MongoDB int64)
+        raise ApiError("validation_error", "starting_after must be an entry's seq", param="starting_after")
     if since is not None and since.tzinfo is None:
         raise ApiError("validation_error", "since must carry a time zone, e.g. 2026-11-23T10:15:00Z", param="since")
     entries, has_more = await audit.list_entries(
