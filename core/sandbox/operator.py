@@ -40,28 +40,14 @@ async def set_faults(request: Request[Any, Any, Any]) -> Response[Any]:
     return json_response(200, dict(faults))
 
 
-@get("/__sandbox/payins/{payin_id:str}")
-async def payin_counters(request: Request[Any, Any, Any], payin_id: str) -> Response[Any]:
-    payin = simulator_of(request).payins.get(payin_id)
-    if payin is None:
-        return json_response(404, {"submissions": 0, "payins_created": 0, "provider_reference": None})
-    return json_response(200, counters(payin, "payin"))
-
-
-@get("/__sandbox/payouts/{payout_id:str}")
-async def payout_counters(request: Request[Any, Any, Any], payout_id: str) -> Response[Any]:
-    payout = simulator_of(request).payouts.get(payout_id)
-    if payout is None:
-        return json_response(404, {"submissions": 0, "payouts_created": 0, "provider_reference": None})
-    return json_response(200, counters(payout, "payout"))
-
-
-@get("/__sandbox/refunds/{refund_id:str}")
-async def refund_counters(request: Request[Any, Any, Any], refund_id: str) -> Response[Any]:
-    refund = simulator_of(request).refunds.get(refund_id)
-    if refund is None:
-        return json_response(404, {"submissions": 0, "refunds_created": 0, "provider_reference": None})
-    return json_response(200, counters(refund, "refund"))
+@get(["/__sandbox/payins/{object_id:str}", "/__sandbox/payouts/{object_id:str}", "/__sandbox/refunds/{object_id:str}"])
+async def object_counters(request: Request[Any, Any, Any], object_id: str) -> Response[Any]:
+    """One payin, payout or refund as the sandbox holds it: submissions and how many were made."""
+    kind = request.url.path.split("/")[2].removesuffix("s")
+    found = getattr(simulator_of(request), f"{kind}s").get(object_id)
+    if found is None:
+        return json_response(404, {"submissions": 0, f"{kind}s_created": 0, "provider_reference": None})
+    return json_response(200, counters(found, kind))
 
 
 @get("/__sandbox/dump")
@@ -89,4 +75,4 @@ async def dump(request: Request[Any, Any, Any]) -> dict[str, Any]:
     }
 
 
-OPERATOR_HANDLERS = (health, stats, set_faults, payin_counters, payout_counters, refund_counters, dump)
+OPERATOR_HANDLERS = (health, stats, set_faults, object_counters, dump)
