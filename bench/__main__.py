@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- bench:table:begin -->", "<!-- bench:table:end -->"
-ALL = ("a", "b", "c", "d", "e", "f", "g", "h")
+ALL = ("a", "x", "b", "c", "d", "e", "f", "g", "h")
 
 
 def _machine() -> str:
@@ -47,6 +47,8 @@ async def _run(stack: Any, ceiling: Any, plan: Any, only: tuple[str, ...], profi
         await s.seed(ctx, res)
         if "a" in only:
             await s.scenario_a(ctx)
+        if "x" in only:
+            await s.scenario_x(ctx)
         if "b" in only or "d" in only or "h" in only:
             await s.scenario_b(ctx)
         if "c" in only:

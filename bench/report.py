@@ -7,6 +7,7 @@ from typing import Any
 RSS_LIMIT_MB = 150.0
 HTTP_ROWS = [
     ("a", "(a) ceiling: bare Litestar + HMAC"),
+    ("x", "(x) POST /v1/echo: signed, no business (api)"),
     ("b", "(b) POST /v1/payins"),
     ("c", "(c) POST /v1/payouts, 100 merchants"),
     ("c_hot", "(c-hot) POST /v1/payouts, 1 merchant"),

@@ -21,7 +21,7 @@ import orjson
 
 from bench import deps, profiling
 from bench.loadgen import closed_loop, open_loop
-from bench.signing import Credentials, payin_body, payout_body, refund_body, signed_request
+from bench.signing import Credentials, echo_body, payin_body, payout_body, refund_body, signed_request
 from bench.stack import SANDBOX_SECRET, Stack
 from bench.stats import pids_named, process_tree
 from core.local_services import free_port
@@ -208,6 +208,13 @@ async def scenario_a(ctx: Context) -> None:
     assert ceiling is not None
     make = _post_factory(ctx, "ceiling", "/v1/payins", payin_body, lambda n: ceiling)
     await http_scenario(ctx, "a", "ceiling", make, 201)
+
+
+async def scenario_x(ctx: Context) -> None:
+    """Signed POST /v1/echo on the api role: the whole security stack, no business (issue 19's floor)."""
+    spread = ctx.spread
+    make = _post_factory(ctx, "api", "/v1/echo", echo_body, lambda n: spread[n % len(spread)])
+    await http_scenario(ctx, "x", "api", make, 200)
 
 
 async def scenario_b(ctx: Context) -> None:

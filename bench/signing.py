@@ -63,6 +63,11 @@ def payout_body(n: int, run: str) -> bytes:
     )
 
 
+def echo_body(n: int, run: str) -> bytes:
+    """The smallest signed body: POST /v1/echo answers it back (issue 19's per-request floor)."""
+    return orjson.dumps({"message": f"bench-{run}-{n}", "count": n})
+
+
 def now() -> int:
     return int(time.time())
 
