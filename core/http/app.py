@@ -21,7 +21,7 @@ from core.http.error_handlers import EXCEPTION_HANDLERS
 from core.http.idempotency import idempotency_middleware
 from core.http.openapi import SECURITY_SCHEMES, ClosedStructs, describe
 from core.http.strict_body import strict_body_middleware
-from core.http.strict_query import strict_datetime_query
+from core.http.strict_query import guard_datetime_queries
 from core.http.timeouts import BodyReadTimeout
 from core.observability.figures import kept_fresh
 from core.observability.tracing import litestar_plugin, name_server_span
@@ -54,6 +54,7 @@ def create_app(
     for spec in specs:
         spec.handler.opt["function"] = spec.name
         describe(spec.handler)
+        guard_datetime_queries(spec.handler)
         handlers.append(spec.handler)
 
     @contextlib.asynccontextmanager
@@ -93,7 +94,6 @@ def create_app(
         route_handlers=handlers,
         dependencies={"resources": Provide(_resources, sync_to_thread=False), **AUTH_DEPENDENCIES},
         middleware=[auth_middleware, strict_body_middleware, idempotency_middleware],
-        guards=[strict_datetime_query],
         exception_handlers=EXCEPTION_HANDLERS,
         plugins=[litestar_plugin(), ClosedStructs()],  # one server span per request, named by its route template
         before_send=[name_server_span],

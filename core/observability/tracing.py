@@ -5,6 +5,11 @@ attributes service.name, service.role and deployment.environment. Spans leave th
 HTTP exporter only when OTEL_EXPORTER_OTLP_ENDPOINT is set; the exporter reads the standard
 OTEL_EXPORTER_OTLP_* variables itself (endpoint, headers, timeout, compression).
 
+With no endpoint nothing would read a span, so none is recorded: the provider samples nothing
+(its spans still carry trace and span ids, which log lines and jobs carry) and the database,
+Redis and HTTP client libraries are not instrumented. Recording spans nobody exports cost a
+tenth of a signed request's CPU (issue 19, docs/performance.md).
+
 Trace context travels with every enqueued job as a W3C `traceparent` (core.jobs_client), and the
 job's span is a child of the enqueuing span. A provider callback arrives without our context, so
 the first traceparent seen for a payin or payout (its creation) is remembered in Redis for
@@ -23,7 +28,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision, ParentBased, Sampler, SamplingResult
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, Decision, ParentBased, Sampler, SamplingResult
 from opentelemetry.trace import Link, SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
@@ -61,8 +66,14 @@ class _NoOrphanClientSpans(Sampler):
         return "NoOrphanClientSpans"
 
 
-def build_tracer_provider(role: str, service_name: str, environment: str) -> TracerProvider:
-    """A provider with the gateway's resource and sampler, exporting nothing yet."""
+def exporting(settings: Any) -> bool:
+    """Whether this process has somewhere to send spans (the standard OTLP variables)."""
+    return bool(settings.otel_exporter_otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+
+
+def build_tracer_provider(role: str, service_name: str, environment: str, *, recording: bool = True) -> TracerProvider:
+    """A provider with the gateway's resource and sampler, exporting nothing yet. Not `recording`:
+    every span is dropped at birth, keeping only its ids."""
     resource = Resource.create(
         {
             "service.name": os.environ.get("OTEL_SERVICE_NAME") or service_name,
@@ -70,7 +81,8 @@ def build_tracer_provider(role: str, service_name: str, environment: str) -> Tra
             "deployment.environment": environment,
         }
     )
-    return TracerProvider(resource=resource, sampler=ParentBased(root=_NoOrphanClientSpans()))
+    sampler = ParentBased(root=_NoOrphanClientSpans()) if recording else ALWAYS_OFF
+    return TracerProvider(resource=resource, sampler=sampler)
 
 
 def configure_tracing(role: str, settings: Any) -> TracerProvider | None:
@@ -79,14 +91,15 @@ def configure_tracing(role: str, settings: Any) -> TracerProvider | None:
     if _configured:
         return None
     _configured = True
-    provider = build_tracer_provider(role, settings.otel_service_name, settings.environment)
-    if settings.otel_exporter_otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+    export = exporting(settings)
+    provider = build_tracer_provider(role, settings.otel_service_name, settings.environment, recording=export)
+    trace.set_tracer_provider(provider)
+    if export:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         # No arguments: the exporter reads OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT/HEADERS/... itself.
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    trace.set_tracer_provider(provider)
-    instrument_libraries()
+        instrument_libraries()
     return provider
 
 

@@ -73,6 +73,14 @@ class Transaction:
             yield self
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset on release: nothing beyond what asyncpg always does (roll back an open
+    transaction, drop listeners). Its default also sends `RESET ALL`, `UNLISTEN *`, `CLOSE ALL` and
+    `pg_advisory_unlock_all()`: a round trip on every release, for session state these pool
+    connections never set (no SET, LISTEN, cursor or session lock; `gateway migrate` takes its
+    lock on a connection of its own). Issue 19, docs/decisions.md "No reset query on release"."""
+
+
 class Database:
     """A role's PostgreSQL: the Piccolo engine for `url` and its pool (started by `open`)."""
 
@@ -82,7 +90,7 @@ class Database:
 
     async def open(self, max_size: int = 10) -> None:
         """Start the pool (lazily connecting: a down database must not stop start-up)."""
-        await self.engine.start_connection_pool(min_size=0, max_size=max_size)
+        await self.engine.start_connection_pool(min_size=0, max_size=max_size, reset=_keep_session)
 
     async def close(self) -> None:
         await self.engine.close_connection_pool()

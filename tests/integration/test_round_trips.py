@@ -37,8 +37,10 @@ def counted(found: list[ReadableSpan], trace_id: int) -> Counter[str]:
             operation = attrs.get("db.operation") or attrs.get("db.operation.name") or span.name.rsplit(".", 1)[-1]
             calls[f"mongo:{collection}.{operation}"] += 1
         elif system == "postgresql":
-            statement = str(attrs.get("db.statement") or span.name).split()
-            calls[f"postgres:{statement[0].upper() if statement else '?'}"] += 1
+            text = str(attrs.get("db.statement") or span.name)
+            statement = text.split()
+            kind = "reset" if "RESET ALL" in text.upper() else (statement[0].upper() if statement else "?")
+            calls[f"postgres:{kind}"] += 1
         elif system == "redis":
             calls["redis:command"] += 1
     return calls
@@ -83,3 +85,5 @@ async def test_a_payin_and_a_payout_write_their_document_twice_and_read_the_rout
     assert payin_writes == 2 and payout_writes == 2, (payin_calls, payout_calls)
     assert payin_calls["mongo:payins.find"] == 0  # nothing re-reads what it holds
     assert payout_calls["mongo:payouts.find"] == 1  # the duplicate-reference check, before the hold
+    # a connection going back to the pool costs no round trip (core/storage/postgres.py _keep_session)
+    assert payin_calls["postgres:reset"] == 0 and payout_calls["postgres:reset"] == 0, (payin_calls, payout_calls)

@@ -1,0 +1,75 @@
+"""Spans are recorded and exported only where something reads them (core/observability/tracing.py):
+with OTEL_EXPORTER_OTLP_ENDPOINT set, a role sends its server and client spans over OTLP/HTTP; with
+none, spans are dropped at birth but keep the ids that log lines and jobs carry (issue 19)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span as SpanProto
+
+from core.local_services import free_port
+from core.observability.tracing import build_tracer_provider
+
+
+class _Collector(BaseHTTPRequestHandler):
+    received: list[ExportTraceServiceRequest] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length", 0)))
+        if self.path == "/v1/traces":
+            request = ExportTraceServiceRequest()
+            request.ParseFromString(body)
+            self.received.append(request)
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def collector() -> Iterator[tuple[str, list[ExportTraceServiceRequest]]]:
+    received: list[ExportTraceServiceRequest] = []
+    handler = type("Collector", (_Collector,), {"received": received})
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", received
+    server.shutdown()
+
+
+def _spans(received: list[ExportTraceServiceRequest]) -> list[SpanProto]:
+    return [s for r in received for rs in r.resource_spans for ss in rs.scope_spans for s in ss.spans]
+
+
+def test_a_role_with_an_endpoint_exports_server_and_client_spans(start_role, collector) -> None:
+    url, received = collector
+    role = start_role("payment", env={"OTEL_EXPORTER_OTLP_ENDPOINT": url, "OTEL_BSP_SCHEDULE_DELAY": "100"})
+    assert httpx.get(role.url + "/health/ready", timeout=10).status_code == 200
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not any(s.name == "GET /health/ready" for s in _spans(received)):
+        time.sleep(0.1)
+    spans = _spans(received)
+    server = [s for s in spans if s.name == "GET /health/ready"]
+    assert server, f"no server span exported; got {sorted({s.name for s in spans})}"
+    children = [s for s in spans if s.parent_span_id == server[0].span_id]
+    # the readiness check asks PostgreSQL, Redis and MongoDB: the libraries are instrumented
+    assert any(s.kind == SpanProto.SPAN_KIND_CLIENT for s in children), sorted(s.name for s in children)
+
+
+def test_without_an_endpoint_spans_are_not_recorded_but_keep_their_ids() -> None:
+    provider = build_tracer_provider("test", "gateway", "test", recording=False)
+    span = provider.get_tracer("test").start_span("request")
+    assert not span.is_recording()
+    context = span.get_span_context()
+    assert context.is_valid and context.trace_id and context.span_id
+    recording = build_tracer_provider("test", "gateway", "test").get_tracer("test").start_span("request")
+    assert recording.is_recording()
