@@ -17,7 +17,6 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import httpx
 import orjson
 
 from core.config import Settings
@@ -130,7 +129,7 @@ class SandboxAdapter:
             SIGNATURE_HEADER: sign_request(ple.secret, method, signed_path, raw),
             "Content-Type": "application/json",
         }
-        response: httpx.Response = await self._client(ple.base_url).request(
+        response = await self._client(ple.base_url).request(
             operation,
             method,
             quote(path),
