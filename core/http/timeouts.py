@@ -29,8 +29,10 @@ class BodyReadTimeout:
         seconds = self.seconds
 
         async def timed_receive() -> dict[str, Any]:
+            # asyncio.timeout, not wait_for: wait_for wraps every receive in a new task (issue 19).
             try:
-                return await asyncio.wait_for(receive(), timeout=seconds)  # type: ignore[no-any-return]
+                async with asyncio.timeout(seconds):
+                    return await receive()  # type: ignore[no-any-return]
             except TimeoutError:
                 raise BodyReadTimeoutError(f"request body not received within {seconds:.0f} s") from None
 
