@@ -3,7 +3,8 @@
 The steps, in one PostgreSQL transaction (or a savepoint of the caller's transaction):
 
 1. create the entry's accounts that do not exist yet (INSERT ... ON CONFLICT DO NOTHING, in code
-   order); merchant accounts may never go negative, PLE and platform accounts may;
+   order), skipped for accounts this process already saw; merchant accounts may never go
+   negative, PLE and platform accounts may;
 2. lock every account of the entry with SELECT ... ORDER BY code FOR UPDATE: all writers lock in
    the same order, so two entries touching the same accounts never deadlock;
 3. compute the new balances; if a merchant account would go below zero, return the entry already
@@ -217,6 +218,32 @@ async def post_entry(
     return entry
 
 
+# Accounts this process has seen exist: their creation (step 1) is skipped, one round trip of
+# every posting (issue 19). Accounts are never deleted; if one is missing all the same, the lock
+# below finds fewer rows and the accounts are created after all.
+_known_accounts: set[tuple[str, str]] = set()
+_KNOWN_ACCOUNTS_LIMIT = 200_000
+
+
+async def _create_accounts(tx: Transaction, currency: str, codes: list[str]) -> None:
+    await tx.sql(
+        "INSERT INTO accounts (code, currency, allow_negative)"
+        " SELECT c, {}, c NOT LIKE 'merchant:%' FROM unnest({}::text[]) AS c ORDER BY c"
+        " ON CONFLICT DO NOTHING",
+        currency,
+        codes,
+    )
+
+
+async def _lock_accounts(tx: Transaction, currency: str, codes: list[str]) -> list[dict[str, Any]]:
+    return await tx.sql(
+        "SELECT code, balance, allow_negative FROM accounts"
+        " WHERE currency = {} AND code = ANY({}::text[]) ORDER BY code FOR UPDATE",
+        currency,
+        codes,
+    )
+
+
 async def _post(
     tx: Transaction,
     kind: str,
@@ -231,21 +258,19 @@ async def _post(
     for code, _, amount in kept:
         deltas[code] = deltas.get(code, 0) + amount
     codes = sorted(deltas)
-    await tx.sql(
-        "INSERT INTO accounts (code, currency, allow_negative)"
-        " SELECT c, {}, c NOT LIKE 'merchant:%' FROM unnest({}::text[]) AS c ORDER BY c"
-        " ON CONFLICT DO NOTHING",
-        currency,
-        codes,
-    )
-    locked = await tx.sql(
-        "SELECT code, balance, allow_negative FROM accounts"
-        " WHERE currency = {} AND code = ANY({}::text[]) ORDER BY code FOR UPDATE",
-        currency,
-        codes,
-    )
+    known = all((currency, code) in _known_accounts for code in codes)
+    if not known:
+        await _create_accounts(tx, currency, codes)
+    locked = await _lock_accounts(tx, currency, codes)
+    if len(locked) != len(codes) and known:  # an account this process saw is gone (a reset database)
+        _known_accounts.clear()
+        await _create_accounts(tx, currency, codes)
+        locked = await _lock_accounts(tx, currency, codes)
     if len(locked) != len(codes):  # cannot happen: the INSERT above waited for or made each row
         raise RuntimeError(f"accounts {codes} in {currency}: only {len(locked)} could be locked")
+    if len(_known_accounts) > _KNOWN_ACCOUNTS_LIMIT:
+        _known_accounts.clear()
+    _known_accounts.update((currency, code) for code in codes)
     for row in locked:
         delta = deltas[row["code"]]
         if delta < 0 and not row["allow_negative"] and row["balance"] + delta < 0:

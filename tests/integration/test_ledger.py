@@ -342,3 +342,17 @@ async def test_verify_passes_on_a_healthy_ledger_and_names_a_corrupted_account(d
     finally:
         await db.sql("UPDATE accounts SET balance = balance - 7 WHERE code = {} AND currency = 'INR'", av)
     assert await verify_ledger(db) == []
+
+
+async def test_accounts_known_to_the_process_are_not_created_again_and_a_stale_memory_heals(db: Database) -> None:
+    """Posting skips creating accounts this process saw (core/ledger/posting.py `_known_accounts`);
+    if one is missing all the same (a database reset under a running process), it is created."""
+    from core.ledger import posting
+
+    merchant = await funded_merchant(db, 1_000)
+    assert ("INR", f"merchant:{merchant}:available") in posting._known_accounts
+    ghost = new_id("mer")
+    posting._known_accounts.add(("INR", f"merchant:{ghost}:available"))  # believed to exist, is not there
+    await adjust_merchant_balance(db, ghost, "INR", 500, new_id("ref"), "test funding")
+    assert await balance(db, f"merchant:{ghost}:available") == 500
+    assert await balance(db, f"merchant:{merchant}:available") == 1_000
