@@ -219,6 +219,7 @@ def _http(rate: float, p99: float = 10.0, errors: int = 0) -> dict[str, object]:
 def test_evaluate_computes_ratios_and_verdicts() -> None:
     results = {
         "a": _http(4000),
+        "x": _http(2000),
         "b": _http(700, p99=40),
         "c": _http(400),
         "c_hot": _http(150),
@@ -234,14 +235,34 @@ def test_evaluate_computes_ratios_and_verdicts() -> None:
             "payment": {"total": 120.0, "processes": [20.0, 100.0]},
             "api": {"total": 210.0, "processes": [100.0, 110.0]},
         },
+        "e": {"callbacks_per_second": 250.0, "webhooks_per_second": 50.0},
+        "cli": {"help_seconds": 0.2, "invoke_ready_seconds": 2.0},
     }
     ev = report.evaluate(results)
     assert ev["slowest_dependency"] == "mongo_insert"
     assert ev["ratios"]["b"]["to_a"] == 0.175
     assert ev["ratios"]["f_spread"]["to_pgbench"] == 0.533
-    verdicts = {t["target"].split(" ")[0] + t["target"][-25:]: t["met"] for t in ev["targets"]}
-    met = [t["met"] for t in ev["targets"]]
-    assert met == [True, True, True, False, True, True, False], verdicts
+    assert ev["ratios"]["b"]["cpu_to_echo"] == round(0.45 / 0.45 * (2000 / 700), 3)
+    verdicts = {t["target"]: t["met"] for t in ev["targets"]}
+    assert verdicts == {
+        "(x) echo role CPU <= 2 x the ceiling (a)": True,  # 0.45 ms vs 0.225 ms
+        "(b) payin role CPU <= 3 x echo's (its callback included)": True,  # 2.86x
+        "(b) payin rate >= 25 % of echo's": True,
+        "(b) p99 <= 50 ms at half of (b)'s max rate": True,
+        "(b) zero errors": True,
+        "(c) payout role CPU <= 4 x echo's": False,  # 5x
+        "(c) payout rate >= 15 % of echo's": True,
+        "(c-hot) >= 50 % of (c)": False,
+        "(d) GET role CPU <= 1.5 x echo's": True,
+        "(e) worker >= 200 callbacks/s per process": True,
+        "(e) worker >= 200 webhook deliveries/s per process": False,
+        "(f-spread) >= 50 % of pgbench -N": True,
+        "(f-hot) >= 25 % of pgbench -N": False,
+        "payment RSS <= 150 MB": True,
+        "api RSS <= 150 MB": False,
+        "`gateway --help` <= 0.3 s": True,
+        "`gateway invoke health.ready` <= 1.5 s": False,
+    }, verdicts
     missed = [t for t in ev["targets"] if t["met"] is False]
     assert all(t["reason"] for t in missed)
     table = report.markdown(
