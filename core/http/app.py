@@ -24,7 +24,7 @@ from core.http.strict_body import strict_body_middleware
 from core.http.strict_query import guard_datetime_queries
 from core.http.timeouts import BodyReadTimeout
 from core.observability.figures import kept_fresh
-from core.observability.tracing import litestar_plugin, name_server_span
+from core.observability.tracing import TraceIds, litestar_plugin, name_server_span, spans_recorded
 from core.registry import discover_functions, discover_jobs, functions_for_role
 from core.resources import Resources, open_resources
 from core.security.runtime import security_runtime
@@ -90,13 +90,15 @@ def create_app(
         if role in SCHEMA_ROLES
         else None
     )
+    recorded = spans_recorded()  # else no span is built: TraceIds gives requests their ids
     app = Litestar(
         route_handlers=handlers,
         dependencies={"resources": Provide(_resources, sync_to_thread=False), **AUTH_DEPENDENCIES},
         middleware=[auth_middleware, strict_body_middleware, idempotency_middleware],
         exception_handlers=EXCEPTION_HANDLERS,
-        plugins=[litestar_plugin(), ClosedStructs()],  # one server span per request, named by its route template
-        before_send=[name_server_span],
+        # one server span per request, named by its route template
+        plugins=[litestar_plugin(), ClosedStructs()] if recorded else [ClosedStructs()],
+        before_send=[name_server_span] if recorded else [],
         lifespan=[lifespan],
         openapi_config=openapi,
         request_max_body_size=settings.max_body_bytes,
@@ -104,7 +106,7 @@ def create_app(
         logging_config=None,
         debug=False,
     )
-    return RequestContext(BodyReadTimeout(app), role)
+    return RequestContext(BodyReadTimeout(app if recorded else TraceIds(app)), role)
 
 
 def role_document(role: str) -> dict[str, Any]:

@@ -73,3 +73,30 @@ def test_without_an_endpoint_spans_are_not_recorded_but_keep_their_ids() -> None
     assert context.is_valid and context.trace_id and context.span_id
     recording = build_tracer_provider("test", "gateway", "test").get_tracer("test").start_span("request")
     assert recording.is_recording()
+
+
+async def test_without_recording_each_request_still_gets_ids_and_keeps_the_callers_trace() -> None:
+    """`TraceIds` (core/observability/tracing.py) stands in for the OpenTelemetry middleware when
+    nothing records spans: the ids log lines and jobs carry, continuing a caller's `traceparent`."""
+    import structlog
+    from opentelemetry import trace
+
+    from core.observability.tracing import TraceIds, current_traceparent
+
+    seen: list[tuple[str | None, dict[str, object]]] = []
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        seen.append((current_traceparent(), structlog.contextvars.get_contextvars()))
+        assert not trace.get_current_span().is_recording()
+
+    caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    wrapped = TraceIds(app)
+    await wrapped({"type": "http", "headers": [(b"traceparent", caller.encode())]}, None, None)
+    await wrapped({"type": "http", "headers": [(b"traceparent", b"garbage")]}, None, None)
+    await wrapped({"type": "http", "headers": []}, None, None)
+    (carried, bound), (own1, _), (own2, _) = seen
+    assert carried is not None and carried.split("-")[1] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert carried.split("-")[2] != "00f067aa0ba902b7"  # a span of its own inside the caller's trace
+    assert bound["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736" and bound["span_id"] == carried.split("-")[2]
+    assert own1 and own2 and own1.split("-")[1] != own2.split("-")[1]  # fresh traces otherwise
+    assert trace.get_current_span().get_span_context().is_valid is False  # detached afterwards
