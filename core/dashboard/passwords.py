@@ -7,6 +7,7 @@ Both are deliberately slow CPU work: callers run them in a thread (`asyncio.to_t
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 
@@ -52,5 +53,9 @@ def _check_scrypt(password: str, stored: str) -> bool:
     return hmac.compare_digest(got, base64.b64decode(digest))
 
 
-# Verifying against this when the email is unknown keeps the answer time the same either way.
-DUMMY_HASH = hash_password("not-a-real-password")
+@functools.cache
+def dummy_hash() -> str:
+    """Verifying against this when the email is unknown keeps the answer time the same either way.
+    Made at first use, not at import: an argon2 hash is 150 ms of CPU that every process start and
+    every `gateway` command paid (issue 19)."""
+    return hash_password("not-a-real-password")

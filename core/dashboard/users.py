@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from core.dashboard.passwords import DUMMY_HASH, check_password, hash_password, needs_rehash
+from core.dashboard.passwords import check_password, dummy_hash, hash_password, needs_rehash
 from core.dashboard.permissions import TEAM_ROLES
 from core.ids import new_id
 from core.security.text import has_control_characters
@@ -88,7 +88,7 @@ async def user_by_email(db: Handle, email: str) -> dict[str, Any] | None:
 async def authenticate(db: Handle, email: str, password: str) -> dict[str, Any] | None:
     """The active user with this email and password, else None (same work either way)."""
     user = await user_by_email(db, email)
-    stored = user["password_hash"] if user and user["password_hash"] else DUMMY_HASH
+    stored = user["password_hash"] if user and user["password_hash"] else dummy_hash()
     # Password hashing is deliberately slow CPU work: keep it off the event loop.
     ok = await asyncio.to_thread(check_password, password, stored)
     if user is None or not user["password_hash"] or not ok or user["disabled"]:

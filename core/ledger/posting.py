@@ -25,8 +25,9 @@ import orjson
 
 from core.ids import new_id
 from core.ledger.amounts import check_account, check_amount, check_currency, check_id
+from core.ledger.one_statement import post_in_one_statement
 from core.observability.metrics import LEDGER_POSTINGS
-from core.storage.postgres import Handle, Transaction
+from core.storage.postgres import Database, Handle, Transaction
 
 PostingSpec = tuple[str, str, int]  # (account_code, currency, signed amount: credit > 0)
 
@@ -211,21 +212,26 @@ async def post_entry(
     meta_json = orjson.dumps(metadata or {}).decode()
     args = (kind, idempotency_key, transaction_id, merchant_id, currency, meta_json, kept)
 
-    async with db.transaction() as tx:  # a new transaction, or a savepoint of the caller's
-        entry = await _post(tx, *args)
+    if isinstance(db, Database):  # standalone: one autocommitted statement (core/ledger/one_statement.py)
+        entry = await _post_alone(db, *args)
+    else:
+        async with db.transaction() as tx:  # a savepoint of the caller's transaction
+            entry = await _post(tx, *args)
     if entry.created:
         LEDGER_POSTINGS.add(1, {"kind": kind})
     return entry
 
 
-# Accounts this process has seen exist: their creation (step 1) is skipped, one round trip of
-# every posting (issue 19). Accounts are never deleted; if one is missing all the same, the lock
-# below finds fewer rows and the accounts are created after all.
+# Accounts this process has seen committed: their creation (step 1) is skipped, one round trip
+# of every posting (issue 19). Remembered only once the creating transaction committed: a
+# posting that skipped creating a row still being inserted would lock the others out of order
+# and deadlock (found by test_fifty_concurrent_postings_of_one_key_make_one_entry). Accounts are
+# never deleted; if one is missing all the same, the lock finds fewer rows and they are created.
 _known_accounts: set[tuple[str, str]] = set()
 _KNOWN_ACCOUNTS_LIMIT = 200_000
 
 
-async def _create_accounts(tx: Transaction, currency: str, codes: list[str]) -> None:
+async def _create_accounts(tx: Handle, currency: str, codes: list[str]) -> None:
     await tx.sql(
         "INSERT INTO accounts (code, currency, allow_negative)"
         " SELECT c, {}, c NOT LIKE 'merchant:%' FROM unnest({}::text[]) AS c ORDER BY c"
@@ -242,6 +248,65 @@ async def _lock_accounts(tx: Transaction, currency: str, codes: list[str]) -> li
         currency,
         codes,
     )
+
+
+def _remember_accounts(currency: str, codes: list[str]) -> None:
+    if len(_known_accounts) > _KNOWN_ACCOUNTS_LIMIT:
+        _known_accounts.clear()
+    _known_accounts.update((currency, code) for code in codes)
+
+
+async def _post_alone(
+    db: Database,
+    kind: str,
+    idempotency_key: str,
+    transaction_id: str,
+    merchant_id: str | None,
+    currency: str,
+    meta_json: str,
+    kept: list[PostingSpec],
+) -> Entry:
+    deltas: dict[str, int] = {}
+    for code, _, amount in kept:
+        deltas[code] = deltas.get(code, 0) + amount
+    codes = sorted(deltas)
+    if not all((currency, code) in _known_accounts for code in codes):
+        # Accounts to create: step by step, so a refused posting leaves no empty account behind.
+        async with db.transaction() as tx:
+            entry = await _post(tx, kind, idempotency_key, transaction_id, merchant_id, currency, meta_json, kept)
+        _remember_accounts(currency, codes)  # committed now: visible to every later statement
+        return entry
+    entry_id = new_id("je")
+    args = (db, entry_id, kind, idempotency_key, transaction_id, merchant_id, currency, meta_json, kept, deltas)
+    done = await post_in_one_statement(*args)
+    if done.entry_id is None and done.accounts_found != len(codes):  # gone all the same: a reset database
+        _known_accounts.clear()
+        async with db.transaction() as tx:
+            entry = await _post(tx, kind, idempotency_key, transaction_id, merchant_id, currency, meta_json, kept)
+        _remember_accounts(currency, codes)
+        return entry
+    if done.entry_id is not None and done.created_at is not None:
+        return Entry(
+            id=entry_id,
+            idempotency_key=idempotency_key,
+            kind=kind,
+            transaction_id=transaction_id,
+            merchant_id=merchant_id,
+            currency=currency,
+            created_at=done.created_at,
+            metadata=orjson.loads(meta_json),
+            postings=[Posting(code, cur, amount) for code, cur, amount in kept],
+            created=True,
+        )
+    existing = await entry_by_key(db, idempotency_key)  # posted before: a retry, or a racing call
+    if existing is not None:
+        return existing
+    if not done.funds_ok:
+        for code in codes:
+            balance, delta = done.balances[code], deltas[code]
+            if code.startswith("merchant:") and delta < 0 and balance + delta < 0:
+                raise InsufficientFunds(code, balance, -delta)
+    raise RuntimeError(f"idempotency key {idempotency_key!r} conflicted but no entry is visible")
 
 
 async def _post(
@@ -268,9 +333,6 @@ async def _post(
         locked = await _lock_accounts(tx, currency, codes)
     if len(locked) != len(codes):  # cannot happen: the INSERT above waited for or made each row
         raise RuntimeError(f"accounts {codes} in {currency}: only {len(locked)} could be locked")
-    if len(_known_accounts) > _KNOWN_ACCOUNTS_LIMIT:
-        _known_accounts.clear()
-    _known_accounts.update((currency, code) for code in codes)
     for row in locked:
         delta = deltas[row["code"]]
         if delta < 0 and not row["allow_negative"] and row["balance"] + delta < 0:

@@ -199,9 +199,21 @@ async def test_fifty_concurrent_postings_of_one_key_make_one_entry(db: Database)
     assert await merchant_balances(db, m) == [{"currency": "INR", "available": 693, "reserved": 0}]
 
 
-async def test_two_hundred_concurrent_holds_against_five_hundred_exactly_fifty_succeed(db: Database) -> None:
+@pytest.mark.parametrize("accounts_known", [False, True])
+async def test_two_hundred_concurrent_holds_against_five_hundred_exactly_fifty_succeed(
+    db: Database, accounts_known: bool
+) -> None:
+    """Known accounts: every hold is the one-statement posting (core/ledger/one_statement.py);
+    otherwise the first ones create the reserved account step by step."""
+    from core.ledger import posting
+
     m = await funded_merchant(db, 500)
     av = f"merchant:{m}:available"
+    if accounts_known:
+        warm = new_id("po")
+        await hold_payout_funds(db, warm, m, "INR", 1, 0)
+        await release_payout_funds(db, warm, m, "INR", 1, 0)
+        assert {("INR", av), ("INR", f"merchant:{m}:reserved")} <= posting._known_accounts
     seen: list[int] = []
     done = asyncio.Event()
 
@@ -236,6 +248,19 @@ async def test_crossing_transfers_between_two_merchants_do_not_deadlock(db: Data
     tasks = [move(av_a, av_b, i) if i % 2 else move(av_b, av_a, i) for i in range(200)]
     await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)  # a deadlock raises or hangs
     assert await balance(db, av_a) == 1_000 and await balance(db, av_b) == 1_000
+
+
+async def test_fifty_concurrent_one_statement_postings_of_one_key_make_one_entry(db: Database) -> None:
+    m = await funded_merchant(db, 1_000)  # its accounts are known: the one-statement path
+    key = new_id("ref")
+    results = await asyncio.wait_for(
+        asyncio.gather(*(adjust_merchant_balance(db, m, "INR", -300, key, "once") for _ in range(50))), timeout=60
+    )
+    assert len({e.id for e in results}) == 1 and sum(e.created for e in results) == 1
+    assert await balance(db, f"merchant:{m}:available") == 700
+    await adjust_merchant_balance(db, m, "INR", -700, new_id("ref"), "the rest")
+    again = await adjust_merchant_balance(db, m, "INR", -300, key, "once")  # a retry, now uncovered
+    assert again.id == results[0].id and not again.created  # answered with the entry, not refused
 
 
 async def test_post_entry_joins_a_callers_transaction_and_a_failure_keeps_it_usable(db: Database) -> None:
