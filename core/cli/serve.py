@@ -83,6 +83,7 @@ def _serve_in_this_process(host: str, port: int, own_metrics_dir: str | None) ->
     import signal
 
     from granian.constants import Interfaces
+    from granian.errors import FatalError
     from granian.http import HTTP1Settings
     from granian.server.embed import Server
 
@@ -124,10 +125,13 @@ def _serve_in_this_process(host: str, port: int, own_metrics_dir: str | None) ->
 
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop)
-        await server.serve()
+        try:
+            await server.serve()
+        except FatalError:  # the app's lifespan start-up failed; Granian logged why
+            server.interrupt_children.append(0)
 
     asyncio.run(run())
-    if server.interrupt_children:  # the app stopped by itself (its start-up failed): not a clean stop
+    if server.interrupt_children:  # the app stopped by itself: not a clean stop (as Granian's exit 1)
         sys.exit(1)
 
 

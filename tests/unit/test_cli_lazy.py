@@ -113,3 +113,24 @@ def test_cli_timing_measures_both_commands() -> None:
     timing = measure_cli({"LOG_LEVEL": "WARNING"})
     assert len(timing["runs"]["help"]) == HELP_RUNS and len(timing["runs"]["invoke_ready"]) == INVOKE_RUNS
     assert timing["help_seconds"] > 0 and timing["invoke_ready_seconds"] > 0
+
+
+def test_an_app_whose_start_up_fails_ends_the_role_with_exit_1() -> None:
+    # One process, no supervisor to report it: the exit code must still say it did not start.
+    code = """
+import core.cli.serve_app as serve_app
+from core.local_services import free_port
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": "store unreachable"})
+
+serve_app.app_from_env = lambda: app
+from core.cli.serve import _serve_in_this_process
+_serve_in_this_process("127.0.0.1", free_port(), None)
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "store unreachable" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
