@@ -85,6 +85,7 @@ def _serve_in_this_process(host: str, port: int, own_metrics_dir: str | None) ->
     from granian.constants import Interfaces
     from granian.errors import FatalError
     from granian.http import HTTP1Settings
+    from granian.log import LogLevels
     from granian.server.embed import Server
 
     from core.cli.serve_app import app_from_env
@@ -97,7 +98,7 @@ def _serve_in_this_process(host: str, port: int, own_metrics_dir: str | None) ->
         address=host,
         port=port,
         interface=Interfaces.ASGI,
-        log_level="warning",
+        log_level=LogLevels.warning,
         # Headers must arrive within 10 s (the body has its own limit, core/http/timeouts.py).
         http1_settings=HTTP1Settings(header_read_timeout=10_000),
     )
@@ -138,7 +139,9 @@ def _serve_in_this_process(host: str, port: int, own_metrics_dir: str | None) ->
 def _serve_with_supervisor(host: str, port: int, workers: int) -> None:
     """Granian's supervisor and `workers` processes; a worker that refuses to start says why in a file."""
     from granian import Granian
+    from granian.constants import Interfaces
     from granian.http import HTTP1Settings
+    from granian.log import LogLevels
 
     fd, problem_file = tempfile.mkstemp(prefix="gateway-start-")
     os.close(fd)
@@ -147,13 +150,13 @@ def _serve_with_supervisor(host: str, port: int, workers: int) -> None:
         server = Granian(
             APP_TARGET,
             factory=True,
-            interface="asgi",
+            interface=Interfaces.ASGI,
             address=host,
             port=port,
             workers=workers,
             # A worker that crashes is replaced; its counts stay in the role's totals (multiproc).
             respawn_failed_workers=True,
-            log_level="warning",
+            log_level=LogLevels.warning,
             workers_kill_timeout=STOP_TIMEOUT_SECONDS,
             http1_settings=HTTP1Settings(header_read_timeout=10_000),
         )
