@@ -31,4 +31,10 @@ fi
 if [ ! -f tests/e2e/axe/node_modules/axe-core/axe.min.js ] && command -v npm >/dev/null 2>&1; then
     npm ci --prefix tests/e2e/axe --no-audit --no-fund --silent
 fi
+# Bytecode compiled at install (issue 19): without it every `gateway` command and every role
+# compiles its dependencies from source at each start when PYTHONDONTWRITEBYTECODE is set, as it
+# is on these machines (`gateway invoke health.ready` 2.1 s instead of 1.0 s). The project's own
+# packages are an editable install, so compile them too; a stale .pyc is detected and ignored.
+export UV_COMPILE_BYTECODE=1
 uv sync --frozen --quiet
+uv run --frozen --no-sync python -m compileall -q core functions jobs bench chaos >/dev/null
