@@ -131,7 +131,13 @@ def _serve_in_this_process(host: str, port: int, own_metrics_dir: str | None) ->
         except FatalError:  # the app's lifespan start-up failed; Granian logged why
             server.interrupt_children.append(0)
 
-    asyncio.run(run())
+    # uvloop, as Granian's own workers pick it (loop "auto"): the embedded server runs on this loop.
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - a dependency; plain asyncio still serves
+        asyncio.run(run())
+    else:
+        uvloop.run(run())
     if server.interrupt_children:  # the app stopped by itself: not a clean stop (as Granian's exit 1)
         sys.exit(1)
 

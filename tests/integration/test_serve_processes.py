@@ -32,6 +32,7 @@ def test_a_role_is_one_process_that_stops_on_sigterm(start_role) -> None:
     role = start_role("payment")
     assert httpx.get(role.url + "/health/live").json() == {"status": "ok"}
     assert _children(role.proc.pid) == []  # no Granian supervisor holding a second copy of the app
+    assert "uvloop" in _modules_of(role.proc.pid)  # served on uvloop, as Granian's workers are
     role.proc.send_signal(signal.SIGTERM)
     assert role.proc.wait(timeout=30) == 0
 
@@ -43,7 +44,7 @@ def test_with_workers_the_supervisor_holds_no_app(start_role) -> None:
     assert len(workers) == 2
     # msgspec's and pymongo's compiled modules are loaded by the app only
     assert "msgspec" not in _modules_of(role.proc.pid) and "pymongo" not in _modules_of(role.proc.pid)
-    assert all("msgspec" in _modules_of(pid) for pid in workers)
+    assert all("msgspec" in _modules_of(pid) and "uvloop" in _modules_of(pid) for pid in workers)
 
 
 def test_with_workers_a_config_error_still_names_the_variable_and_exits_2() -> None:
