@@ -66,7 +66,8 @@ def create_app(
                 worker = build_worker(resources.queue, resources, jobs)
                 worker_task = asyncio.create_task(worker.start(), name="saq-worker")
                 app.state.worker = worker
-            log.info("role started", functions=len(specs), jobs=len(jobs))
+            loop = type(asyncio.get_running_loop())
+            log.info("role started", functions=len(specs), jobs=len(jobs), loop=f"{loop.__module__}.{loop.__name__}")
             # The worker role exports the reconciliation and settlement figures from the store.
             figures = kept_fresh(resources) if jobs else contextlib.nullcontext()
             try:
