@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 DOC = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- bench:table:begin -->", "<!-- bench:table:end -->"
-ALL = ("a", "x", "b", "c", "d", "e", "f", "g", "h")
+ALL = ("a", "x", "b", "c", "d", "e", "f", "g", "h", "cli")
 
 
 def _machine() -> str:
@@ -63,6 +63,11 @@ async def _run(stack: Any, ceiling: Any, plan: Any, only: tuple[str, ...], profi
             await s.scenario_f(ctx, res)
         if "g" in only:
             await s.scenario_g(ctx, res)
+        if "cli" in only:  # the CLI's start-up, against this stack's stores (issue 19)
+            from bench.cli_timing import measure_cli
+
+            print("timing the gateway CLI", file=sys.stderr)
+            ctx.results["cli"] = await asyncio.to_thread(measure_cli, {**os.environ, **stack.env})
     ctx.results["rss_mb"] = {}
     for role in ("payment", "api", "worker"):
         proc = stack.procs.get(role)

@@ -144,8 +144,8 @@ def evaluate(results: dict[str, Any]) -> dict[str, Any]:
             f"({name}) >= {100 * share:.0f} % of pgbench -N",
             value >= share * pgbench if pgbench and value else None,
             f"{value:.0f}/s vs {pgbench:.0f} tps = {100 * value / pgbench:.0f} %" if pgbench and value else "n/a",
-            "a posting is BEGIN, SELECT ... FOR UPDATE, the insert-and-update statement and COMMIT from asyncpg,"
-            " with the benchmark's own Python client CPU in the loop (pgbench is C)"
+            "a posting is one statement (lock, check, insert, update) from asyncpg, but the benchmark's own"
+            " Python client (core.ledger in this process) spends more CPU per posting than pgbench's C client"
             + ("; one merchant's row serialises every posting by design" if name == "f-hot" else ""),
         )
     for role, rss in results.get("rss_mb", {}).items():
@@ -228,6 +228,11 @@ def markdown(run: dict[str, Any]) -> str:
         out.append(f"| nx-27017 insert_one, AsyncMongoClient (32 tasks) | {_fmt(g['mongo_insert']['throughput'])} |")
     if "pgbench_n" in g:
         out.append(f"| pgbench -N (10 clients) | {_fmt(g['pgbench_n'].get('tps'))} |")
+    cli = results.get("cli")
+    if cli:
+        out += ["", "| CLI start (median, wall) | seconds |", "|---|---|"]
+        out.append(f"| `gateway --help` | {cli['help_seconds']} |")
+        out.append(f"| `gateway invoke health.ready` | {cli['invoke_ready_seconds']} |")
     out += ["", "| target | met | measured | why missed |", "|---|---|---|---|"]
     for t in ev["targets"]:
         met = {True: "yes", False: "**no**", None: "n/a"}[t["met"]]
