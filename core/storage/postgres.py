@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from string import Formatter
 from typing import Any
 
 import asyncpg
+from piccolo.columns import Column
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.query.base import Query
 from piccolo.query.proxy import Proxy
@@ -24,10 +26,30 @@ from piccolo.querystring import QueryString
 PiccoloQuery = Query[Any, Any] | Proxy[Any, Any]  # `.first()` wraps its query in a Proxy
 
 
+_TEXTS: dict[tuple[str, int], tuple[str, int]] = {}  # (template, arguments) -> (`$n` text, arguments used)
+_TEXTS_LIMIT = 4096
+
+
 def _compiled(template: str, args: tuple[Any, ...]) -> tuple[str, list[Any]]:
-    """`{}` placeholders (Piccolo QueryString) to asyncpg's `$n` and its argument list."""
-    query, params = QueryString(template, *args).compile_string(engine_type="postgres")
-    return query, list(params)
+    """`{}` placeholders (Piccolo QueryString) to asyncpg's `$n` and its argument list.
+
+    Plain values (every argument here but a nested QueryString or a Column) need no Piccolo
+    object per call: the `$n` text of a template is made once, exactly as `QueryString` makes it
+    (tests/unit/test_sql_templates.py compares the two). Building it per call was a third of a
+    ledger posting's client CPU (issue 19)."""
+    if any(isinstance(a, QueryString | Column) for a in args):
+        query, params = QueryString(template, *args).compile_string(engine_type="postgres")
+        return query, list(params)
+    key = (template, len(args))
+    found = _TEXTS.get(key)
+    if found is None:
+        prefixes = [literal for literal, *_ in Formatter().parse(template)]
+        text = "".join(p + (f"${i + 1}" if i < len(args) else "") for i, p in enumerate(prefixes))
+        found = (text, min(len(args), len(prefixes)))  # Piccolo drops arguments beyond the fields
+        if len(_TEXTS) >= _TEXTS_LIMIT:
+            _TEXTS.clear()
+        _TEXTS[key] = found
+    return found[0], list(args[: found[1]])
 
 
 async def _fetch(conn: asyncpg.Connection, template: str, args: tuple[Any, ...]) -> list[dict[str, Any]]:
