@@ -68,6 +68,10 @@ class Settings:
     rate_limit_per_second: int = _doc("default requests per second per API key", default=100)
     rate_limit_burst: int = _doc("default burst per API key", default=200)
     worker_concurrency: int = _doc("jobs one worker process runs at once", default=20)
+    webhook_concurrency: int = _doc(
+        "webhook deliveries one worker process sends at once (their own queue, beside WORKER_CONCURRENCY)",
+        default=20,
+    )
     otel_exporter_otlp_endpoint: str = _doc("OTLP endpoint for traces; empty disables export", default="")
     otel_service_name: str = _doc("service.name resource attribute", default="gateway")
     log_level: str = _doc("DEBUG | INFO | WARNING | ERROR", default="INFO")
@@ -137,6 +141,7 @@ def _validate(s: Settings) -> None:
         ("PAYIN_MAX_EXPIRE_MINUTES", s.payin_max_expire_minutes),
         ("PAYOUT_POLL_MAX_ATTEMPTS", s.payout_poll_max_attempts),
         ("WORKER_CONCURRENCY", s.worker_concurrency),
+        ("WEBHOOK_CONCURRENCY", s.webhook_concurrency),
     ):
         if value <= 0:
             raise ConfigError(var, "must be a positive integer")

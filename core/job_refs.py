@@ -9,6 +9,7 @@ import msgspec
 
 from core.jobs_client import JobRef, NoArgs
 from core.payments.model import Kind
+from core.storage.redis import WEBHOOK_QUEUE_NAME
 
 EVERY_MINUTE = "* * * * *"
 
@@ -67,7 +68,8 @@ APPLY_EFFECTS = JobRef("apply_effects", EffectsArgs)
 # A killed sweep blocks the next tick until saq sweeps it: keep its timeout short.
 SWEEP_TRANSACTIONS = JobRef("sweep_transactions", NoArgs, cron=EVERY_MINUTE)
 # Webhooks
-DELIVER_WEBHOOK = JobRef("deliver_webhook", DeliveryArgs)
+# Its own queue and worker: a delivery never waits behind a backlog of callbacks (issue 19).
+DELIVER_WEBHOOK = JobRef("deliver_webhook", DeliveryArgs, queue=WEBHOOK_QUEUE_NAME)
 SWEEP_WEBHOOK_DELIVERIES = JobRef("sweep_webhook_deliveries", NoArgs, cron=EVERY_MINUTE)
 # Money at rest
 SETTLE_PROVIDER_FEES = JobRef("settle_provider_fees", SettleArgs, timeout=120)

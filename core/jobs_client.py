@@ -6,6 +6,9 @@ start-up a module that does not match its reference (core/registry.py). Enqueuer
 arguments struct, never free-form keywords, so a typo is a type error, not a job that fails
 at 3 a.m.
 
+A reference also names the saq queue its jobs go to (`queue`, default the main one):
+`enqueue` routes there whichever of the process's queues it is handed, so no enqueuer chooses.
+
 The caller's log and trace context travel in `job.meta` through saq's `before_enqueue` hook
 (`carry_context`), and the worker restores them before the job runs (core/worker.py).
 """
@@ -21,6 +24,7 @@ import structlog
 from saq import Job, Queue
 
 from core.observability.tracing import current_traceparent, remember_origin
+from core.storage.redis import QUEUE_NAME
 
 A = TypeVar("A", bound=msgspec.Struct)
 CONTEXT_META = "context"  # key of job.meta holding request_id, ids and traceparent
@@ -43,6 +47,7 @@ class JobRef(Generic[A]):
     timeout: int = 60
     retries: int = 5
     cron: str | None = None  # cron jobs run once per tick however many workers run (unique)
+    queue: str = QUEUE_NAME  # the saq queue (core/storage/redis.py) whose worker runs it
 
 
 def current_context() -> dict[str, str]:
@@ -78,9 +83,20 @@ async def _remember_origins(queue: Queue | None, carried: dict[str, str]) -> Non
                 log.warning("trace origin not stored", error=type(exc).__name__)
 
 
+def queue_for(queue: Queue, ref: JobRef[Any]) -> Queue:
+    """The queue `ref`'s jobs go to, found from any queue of the process (`siblings`)."""
+    if queue.name == ref.queue:
+        return queue
+    target = getattr(queue, "siblings", {}).get(ref.queue)
+    if target is None:  # a job put where no worker serves it would wait forever: refuse instead
+        raise LookupError(f"{ref.name} goes to queue {ref.queue!r}, unknown to queue {queue.name!r}")
+    return target  # type: ignore[no-any-return]
+
+
 async def enqueue(queue: Queue, ref: JobRef[A], args: A, *, key: str | None = None, scheduled: float = 0) -> Job | None:
-    """Enqueue `ref` with `args`; a `key` makes it unique while queued or running (a second
-    enqueue is a no-op and returns None)."""
+    """Enqueue `ref` with `args` on the queue `ref` names (`queue` is any queue of the process);
+    a `key` makes it unique in that queue while queued or running (a second enqueue is a no-op
+    and returns None)."""
     if not isinstance(args, ref.args):
         raise TypeError(f"{ref.name} takes {ref.args.__name__}, not {type(args).__name__}")
     options: dict[str, Any] = {
@@ -93,4 +109,4 @@ async def enqueue(queue: Queue, ref: JobRef[A], args: A, *, key: str | None = No
         options["key"] = key
     if scheduled:
         options["scheduled"] = math.ceil(scheduled)  # never early: a job at expires_at must see it passed
-    return await queue.enqueue(ref.name, **options, **msgspec.structs.asdict(args))
+    return await queue_for(queue, ref).enqueue(ref.name, **options, **msgspec.structs.asdict(args))

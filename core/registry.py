@@ -22,6 +22,7 @@ from litestar.handlers import HTTPRouteHandler
 
 from core.config import ROLES
 from core.jobs_client import JobRef
+from core.storage.redis import QUEUE_NAMES
 
 
 class DiscoveryError(Exception):
@@ -116,6 +117,8 @@ def _job_spec(module: ModuleType) -> JobSpec:
         raise DiscoveryError(f"{module.__name__}: declares no JOB (a reference from core/job_refs.py)")
     if ref.name != name:
         raise DiscoveryError(f"{module.__name__}: JOB is {ref.name!r}; a job module is named after its job")
+    if ref.queue not in QUEUE_NAMES:  # no worker would ever take its jobs
+        raise DiscoveryError(f"{module.__name__}: JOB names queue {ref.queue!r}; known: {QUEUE_NAMES}")
     function = getattr(module, name, None)
     if function is None or not inspect.iscoroutinefunction(function):
         raise DiscoveryError(f"{module.__name__}: defines no async job function named {name!r}")

@@ -22,7 +22,7 @@ from core.jobs_client import carry_context
 from core.providers.directory import PleDirectory
 from core.storage.mongo import Mongo
 from core.storage.postgres import Database
-from core.storage.redis import open_queue, open_redis
+from core.storage.redis import QUEUE_NAME, open_queues, open_redis
 
 log = structlog.get_logger("resources")
 
@@ -33,8 +33,9 @@ class Resources:
     db: Database
     mongo: Mongo
     redis: Redis
-    queue: Queue
+    queue: Queue  # the main queue; `enqueue` through it reaches any queue a job's reference names
     ples: PleDirectory
+    queues: dict[str, Queue] = field(default_factory=dict)  # every queue by name, the main one too
     extras: dict[str, Any] = field(default_factory=dict)
 
     async def check(self) -> dict[str, str]:
@@ -62,15 +63,19 @@ async def open_resources(settings: Settings, *, pool_size: int = 10) -> AsyncIte
     await db.open(max_size=pool_size)
     mongo = Mongo(settings.mongo_url, settings.mongo_database)
     redis = open_redis(settings.redis_url)
-    queue = open_queue(settings.redis_url)
-    queue.register_before_enqueue(carry_context)
-    await queue.connect()
+    queues: dict[str, Queue] = dict(open_queues(settings.redis_url))
+    for queue in queues.values():
+        queue.register_before_enqueue(carry_context)
+        await queue.connect()
     ples = PleDirectory(settings.secrets_master_keys, db)
-    resources = Resources(settings=settings, db=db, mongo=mongo, redis=redis, queue=queue, ples=ples)
+    resources = Resources(
+        settings=settings, db=db, mongo=mongo, redis=redis, queue=queues[QUEUE_NAME], ples=ples, queues=queues
+    )
     try:
         yield resources
     finally:
-        await queue.disconnect()
+        for queue in queues.values():
+            await queue.disconnect()
         await redis.aclose()
         await mongo.close()
         await db.close()

@@ -1,7 +1,13 @@
-"""The saq worker: every discovered job, cron jobs, and the context they run in.
+"""The saq workers: every discovered job, cron jobs, and the context they run in.
 
 Jobs run inside the worker role's process (and the `all` role), started from the app lifespan,
 so the worker has the same health and metrics endpoints as every other role.
+
+One saq worker per queue (core/storage/redis.py), each with its own concurrency: saq takes a
+queue's jobs in order, so webhook deliveries have their own queue and worker and never wait
+behind a callback backlog. A job runs on the worker of the queue its reference names; the main
+worker also knows every other job, so one enqueued on the main queue before its reference moved
+to another queue (an upgrade with jobs still queued) still runs.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -22,6 +29,7 @@ from core.observability.metrics import JOB_DURATION, JOB_RUNS, QUEUE_DEPTH, QUEU
 from core.observability.tracing import context_from_traceparent, link_to, origin_of
 from core.registry import JobSpec
 from core.resources import Resources
+from core.storage.redis import QUEUE_NAME, WEBHOOK_QUEUE_NAME
 
 log = structlog.get_logger("worker")
 _tracer = trace.get_tracer("gateway.jobs")
@@ -62,7 +70,7 @@ def instrument(spec: JobSpec) -> Any:
         parent = context_from_traceparent(carried.pop("traceparent", None))
         args = msgspec.convert(kwargs, spec.ref.args)  # ValidationError: the job fails, named
         bound = {"job": spec.name, "job_id": getattr(job, "key", None), **carried}
-        attributes = {"gateway.job": spec.name, "messaging.system": "saq"}
+        attributes: dict[str, Any] = {"gateway.job": spec.name, "messaging.system": "saq"}
         if job is not None:
             attributes["gateway.job.attempt"] = int(getattr(job, "attempts", 0) or 0)
         started = time.perf_counter()
@@ -110,28 +118,58 @@ async def measure_queue(queue: Queue) -> dict[str, float]:
     return {"queued": queued, "oldest_age_seconds": round(oldest, 3)}
 
 
-async def _keep_queue_gauges_fresh(queue: Queue) -> None:
+async def measure_queues(queues: dict[str, Queue]) -> dict[str, dict[str, float]]:
+    """The gauges of every queue, by queue name."""
+    return {name: await measure_queue(queue) for name, queue in queues.items()}
+
+
+async def _keep_queue_gauges_fresh(queues: dict[str, Queue]) -> None:
     # The worker's /metrics is at most a few seconds stale, not a cron minute.
     while True:
         try:
-            await measure_queue(queue)
+            await measure_queues(queues)
         except Exception as exc:
             log.warning("queue gauges not refreshed", error=type(exc).__name__)
         await asyncio.sleep(QUEUE_GAUGE_INTERVAL_SECONDS)
 
 
-def build_worker(queue: Queue, resources: Resources, jobs: list[JobSpec]) -> Worker:
-    functions = [instrument(j) for j in jobs]
-    by_name = {f.__qualname__: f for f in functions}
-    cron_jobs = [
-        CronJob(by_name[j.name], cron=j.cron, unique=True, timeout=j.ref.timeout, retries=j.ref.retries)
-        for j in jobs
-        if j.cron
-    ]
+class Workers:
+    """The saq workers of one process, one per queue, started and stopped together (the app
+    lifespan holds this as it held one saq worker: `start()` runs until stopped, `stop()`)."""
+
+    def __init__(self, workers: Sequence[Worker]) -> None:
+        self.workers = list(workers)
+
+    def __getitem__(self, queue_name: str) -> Worker:
+        return next(w for w in self.workers if w.queue.name == queue_name)
+
+    async def start(self) -> None:
+        await asyncio.gather(*(w.start() for w in self.workers))
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(w.stop() for w in self.workers))
+
+
+def concurrency_of(resources: Resources) -> dict[str, int]:
+    """Jobs each queue's worker runs at once (WORKER_CONCURRENCY, WEBHOOK_CONCURRENCY)."""
+    settings = resources.settings
+    return {QUEUE_NAME: settings.worker_concurrency, WEBHOOK_QUEUE_NAME: settings.webhook_concurrency}
+
+
+def build_worker(queue: Queue, resources: Resources, jobs: list[JobSpec]) -> Workers:
+    """A saq worker for `queue` (the main one) and one for each other queue of `resources`."""
+    queues = {name: q for name, q in resources.queues.items() if name != queue.name}
+    queues = {queue.name: queue, **queues}
+    functions = {j.name: instrument(j) for j in jobs}
+    concurrency = concurrency_of(resources)
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["resources"] = resources
-        ctx["queue_gauges"] = asyncio.create_task(_keep_queue_gauges_fresh(queue), name="queue-gauges")
+
+    async def startup_main(ctx: dict[str, Any]) -> None:
+        await startup(ctx)
+        gauges = asyncio.create_task(_keep_queue_gauges_fresh(queues), name="queue-gauges")
+        ctx["queue_gauges"] = gauges
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         task = ctx.pop("queue_gauges", None)
@@ -140,12 +178,28 @@ def build_worker(queue: Queue, resources: Resources, jobs: list[JobSpec]) -> Wor
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    return EmbeddedWorker(
-        queue,
-        functions=[f for f in functions if f.__qualname__ not in {c.function.__qualname__ for c in cron_jobs}],
-        cron_jobs=cron_jobs,
-        concurrency=resources.settings.worker_concurrency,
-        startup=startup,
-        shutdown=shutdown,
-        shutdown_grace_period_s=5,
-    )
+    workers = []
+    for name, q in queues.items():
+        main = name == queue.name
+        own = [j for j in jobs if j.ref.queue == name]
+        cron_jobs = [
+            CronJob(functions[j.name], cron=j.cron, unique=True, timeout=j.ref.timeout, retries=j.ref.retries)
+            for j in own
+            if j.cron
+        ]
+        # The main worker runs every job besides its own: one left on it by an older release
+        # (before its reference named another queue) must not wait forever.
+        names = set(functions) if main else {j.name for j in own}
+        runs = [functions[n] for n in sorted(names - {j.name for j in own if j.cron})]
+        workers.append(
+            EmbeddedWorker(
+                q,
+                functions=runs,
+                cron_jobs=cron_jobs,
+                concurrency=concurrency.get(name, resources.settings.worker_concurrency),
+                startup=startup_main if main else startup,
+                shutdown=shutdown,
+                shutdown_grace_period_s=5,
+            )
+        )
+    return Workers(workers)

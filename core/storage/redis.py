@@ -1,11 +1,18 @@
-"""The Redis client (replay cache, idempotency records, rate limits) and the saq queue."""
+"""The Redis client (replay cache, idempotency records, rate limits) and the saq queues."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from redis import asyncio as aioredis
 from redis.asyncio import Redis
 from saq.queue.redis import RedisQueue
 
-QUEUE_NAME = "gateway"
+QUEUE_NAME = "gateway"  # every job whose reference names no other queue
+# Webhook deliveries have a queue of their own, served by their own saq worker: saq takes one
+# queue's jobs in order, so in the shared queue they waited behind any callback backlog.
+WEBHOOK_QUEUE_NAME = "gateway-webhooks"
+QUEUE_NAMES = (QUEUE_NAME, WEBHOOK_QUEUE_NAME)
 SWEEP_ABORT_WAIT_SECONDS = 0.2
 
 
@@ -14,16 +21,29 @@ def open_redis(url: str) -> Redis:
 
 
 class GatewayQueue(RedisQueue):
-    """saq's Redis queue, sweeping stuck jobs without waiting on dead workers.
+    """saq's Redis queue, sweeping stuck jobs without waiting on dead workers, and knowing the
+    other queues of its process (`siblings`), so an enqueue through any of them can reach the
+    queue a job's reference names (core/jobs_client.py).
 
     saq's sweep waits 5 s for each stuck job's worker to acknowledge the abort; a SIGKILLed worker
     never does, so 20 jobs of one dead worker took minutes to recover (and stuck cron jobs blocked
     their next ticks meanwhile). Wait briefly instead: the job is retried either way.
     """
 
+    siblings: Mapping[str, GatewayQueue] = {}
+
     async def sweep(self, lock: int = 60, abort: float = SWEEP_ABORT_WAIT_SECONDS) -> list[str]:
         return await super().sweep(lock, abort)
 
 
-def open_queue(url: str) -> GatewayQueue:
-    return GatewayQueue.from_url(url, name=QUEUE_NAME)
+def open_queue(url: str, name: str = QUEUE_NAME) -> GatewayQueue:
+    return GatewayQueue(aioredis.from_url(url), name=name)
+
+
+def open_queues(url: str) -> dict[str, GatewayQueue]:
+    """Every queue by name, each knowing the others. Each has its own Redis pool: saq blocks one
+    connection per waiting worker task in BLMOVE and closes its client on disconnect."""
+    queues = {name: open_queue(url, name) for name in QUEUE_NAMES}
+    for queue in queues.values():
+        queue.siblings = queues
+    return queues

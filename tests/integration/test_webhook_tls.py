@@ -1,24 +1,30 @@
-"""Webhook deliveries share one TLS context (core/webhooks/delivery.py `_tls_context`): it still
-verifies every certificate, and a receiver whose certificate no CA signed is not delivered to."""
+"""Webhook attempts share one TLS context per process (issue 19: building it per attempt loaded
+the CA bundle each time, half of the worker's CPU) and it still verifies what it did before."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
 import ssl
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from core.webhooks.delivery import _tls_context, post_webhook
+from core.webhooks import delivery
+from core.webhooks.delivery import post_webhook
 
 
-def _self_signed(tmp: Path) -> ssl.SSLContext:
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that no CA signed."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "hooks.example.test")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -27,42 +33,53 @@ def _self_signed(tmp: Path) -> ssl.SSLContext:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("hooks.example.test")]), critical=False)
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
         .sign(key, hashes.SHA256())
     )
-    (tmp / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp / "key.pem").write_bytes(
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
+    return cert_path, key_path
+
+
+@pytest.fixture
+async def tls_server(tmp_path: Path) -> AsyncIterator[int]:
+    cert, key = self_signed(tmp_path)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(tmp / "cert.pem", tmp / "key.pem")
-    return context
+    context.load_cert_chain(cert, key)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=context)
+    yield server.sockets[0].getsockname()[1]
+    server.close()
 
 
-async def test_a_receiver_with_an_untrusted_certificate_gets_nothing(tmp_path: Path) -> None:
-    received: list[bytes] = []
+async def test_attempts_share_one_tls_context_that_still_refuses_an_unknown_ca(
+    tls_server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[Any] = []
+    create = ssl.create_default_context
 
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            received.append(await reader.read(1024))
-            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
-            await writer.drain()
-        except (ConnectionError, ssl.SSLError):
-            pass
-        finally:
-            writer.close()
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        built.append(args or kwargs)
+        return create(*args, **kwargs)
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=_self_signed(tmp_path))
-    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    delivery._tls_context.cache_clear()
     try:
-        for _ in range(2):  # the shared context stays verifying after its first use
-            result = await post_webhook(
-                f"https://hooks.example.test:{port}/hooks", b"{}", {}, address="127.0.0.1", timeout=5
-            )
-            assert result.status_code is None and result.error is not None, result
-            assert "CERTIFICATE_VERIFY_FAILED" in result.error or "certificate" in result.error.lower(), result
+        for _ in range(3):
+            result = await post_webhook(f"https://127.0.0.1:{tls_server}/hooks", b"{}", {}, timeout=5)
+            assert result.status_code is None and result.error is not None
+            assert "CERTIFICATE_VERIFY_FAILED" in result.error, result.error
+        assert len(built) == 1, "each attempt built its own TLS context"
+        context = delivery._tls_context()
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     finally:
-        server.close()
-    assert not any(received), received
-    assert _tls_context() is _tls_context() and _tls_context().verify_mode == ssl.CERT_REQUIRED
+        delivery._tls_context.cache_clear()

@@ -19,8 +19,8 @@ from prometheus_client import REGISTRY, generate_latest
 
 from core.events import record_event
 from core.ids import new_id
-from core.job_refs import DeliveryArgs
-from core.jobs_client import NoArgs
+from core.job_refs import DELIVER_WEBHOOK, DeliveryArgs
+from core.jobs_client import NoArgs, queue_for
 from core.resources import Resources
 from core.security.outbound import check_webhook_url
 from core.timeutil import iso, utcnow
@@ -143,7 +143,7 @@ async def test_500_then_200_is_delivered_on_the_scheduled_retry(ctx, resources, 
     assert "receiver says no" in first["response_excerpt"]
     wait = (doc["next_attempt_at"] - before).total_seconds()
     assert 0.9 <= wait <= 3, wait  # schedule[0] = 1 s in tests
-    job = await resources.queue.job(f"{delivery['_id']}:1")
+    job = await queue_for(resources.queue, DELIVER_WEBHOOK).job(f"{delivery['_id']}:1")
     assert job is not None and job.kwargs["attempt"] == 1 and job.scheduled >= int(before.timestamp()) + 1
 
     assert await deliver_webhook(ctx, DeliveryArgs(delivery_id=delivery["_id"], attempt=1)) == "delivered"
@@ -354,7 +354,8 @@ async def test_sweep_repairs_a_missing_delivery_and_a_lost_attempt(ctx, resource
     created = await db.webhook_deliveries.find_one({"event_id": orphan["_id"]})
     assert created is not None and created["status"] == "pending"
     minute = int(time.time() // 60)  # the sweep requeues under a fresh key per minute
-    jobs = [await resources.queue.job(f"{stuck['_id']}:2:r{m}") for m in (minute - 1, minute)]
+    webhook_queue = queue_for(resources.queue, DELIVER_WEBHOOK)  # the sweep enqueues where deliveries go
+    jobs = [await webhook_queue.job(f"{stuck['_id']}:2:r{m}") for m in (minute - 1, minute)]
     job = next((j for j in jobs if j is not None), None)
     assert job is not None and job.kwargs["delivery_id"] == stuck["_id"] and job.kwargs["attempt"] == 2
 
