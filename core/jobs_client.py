@@ -21,6 +21,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 import structlog
+from opentelemetry import trace
 from saq import Job, Queue
 
 from core.observability.tracing import current_traceparent, remember_origin
@@ -73,7 +74,8 @@ async def _remember_origins(queue: Queue | None, carried: dict[str, str]) -> Non
     # The first job a transaction enqueues is from its creation: that trace is its origin.
     traceparent = carried.get("traceparent")
     redis = getattr(queue, "redis", None)
-    if not traceparent or redis is None:
+    # Links only matter between recorded spans: with nothing exported, no Redis write (issue 19).
+    if not traceparent or redis is None or not trace.get_current_span().is_recording():
         return
     for key in _ORIGIN_OBJECTS:
         if carried.get(key):
