@@ -33,6 +33,8 @@ async def _unsettled(res: Resources) -> dict[str, int]:
             {"status": "processing", "needs_review": False}
         ),
         "refunds_pending": await db.refunds.count_documents({"status": "pending"}),
+        # expired payins still asked for a late payment (core/payments/payins.py LATE_CHECKS)
+        "payins_late_checks": await db.payins.count_documents({"status": "expired", "next_poll": {"$ne": None}}),
         "refunds_processing_unreviewed": await db.refunds.count_documents(
             {"status": "processing", "needs_review": False}
         ),

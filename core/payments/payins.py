@@ -73,7 +73,9 @@ MACHINE: Machine[Payin] = Machine(
             audit_action=lambda p: "payin.late_succeeded" if p.late else "payin.succeeded",
         ),
         S.FAILED: StateEffects(amend=engine.setting(failure_code=FailureCode.PROVIDER_FAILED)),
-        S.EXPIRED: StateEffects(amend=engine.setting(failure_code=FailureCode.EXPIRED)),
+        # Asked again a few times after expiry (`poll_payin`): a payment made late whose callback
+        # was lost is still credited (money that arrived is never dropped; found by chaos).
+        S.EXPIRED: StateEffects(amend=engine.setting(failure_code=FailureCode.EXPIRED), polls=True),
     },
     view=payin_view,
     counted=lambda p: PAYINS.add(1, {"status": str(p.status), "method": str(p.method), "provider": p.provider}),
@@ -208,6 +210,30 @@ async def check_with_provider(res: Resources, payin_id: str, *, source: str) -> 
     return payin.status
 
 
+LATE_CHECKS = 4  # status queries after expiry (the poll back-off: 1, 2, 4, 8 × the initial delay)
+
+
+async def _check_for_late_payment(res: Resources, payin: Payin, args: PollArgs) -> str:
+    """An expired payin's status query: a "paid" answer succeeds it (late); after LATE_CHECKS
+    unpaid answers the queries stop. Later payments are found by the three-way reconciliation."""
+    try:
+        status = await check_with_provider(res, payin.id, source="late_check")
+    except ProviderUnavailable:
+        status = S.EXPIRED
+    if status != S.EXPIRED:
+        return str(status)
+    fresh = await MACHINE.store(res).get(payin.id) or payin
+    if args.attempt < min(LATE_CHECKS, res.settings.payout_poll_max_attempts):
+        await engine.poll_later(res, MACHINE, fresh, args.attempt + 1)
+        return "late check scheduled"
+
+    def stop(p: Payin) -> Payin | None:
+        return msgspec.structs.replace(p, next_poll=None) if p.next_poll is not None else None
+
+    await MACHINE.store(res).update(fresh, stop)
+    return "expired: no late payment"
+
+
 def _request(p: Payin) -> PayinRequest:
     return PayinRequest(
         payin_id=p.id,
@@ -234,6 +260,8 @@ async def poll_payin(res: Resources, args: PollArgs) -> str:
     """The `poll_payin` job, after an ambiguous creation: bounded status queries until the
     provider answers; when they run out, the expiry (which asks again) decides."""
     payin = await MACHINE.store(res).get(args.id)
+    if payin is not None and payin.status == S.EXPIRED:
+        return await _check_for_late_payment(res, payin, args)
     if payin is None or payin.status != S.PENDING:
         return "final"
     try:

@@ -114,7 +114,9 @@ async def _requeue_lost_polls(res: Resources, kind: Kind, grace: timedelta, repo
     cutoff = now - grace
     minute = int(now.timestamp() // 60)
     # Polls are due in statuses that poll; a payin polls while pending after an ambiguous create.
-    polling = [s for s, e in machine.effects.items() if e.polls] or [str(PayinStatus.PENDING)]
+    polling = [str(s) for s, e in machine.effects.items() if e.polls]
+    if kind == Kind.PAYIN:
+        polling.append(str(PayinStatus.PENDING))
     query = {"status": {"$in": polling}, "needs_review": False, "updated_at": {"$lte": cutoff}}
     async for doc in store.collection.find(query).limit(BATCH):
         obj = store.decode(doc)

@@ -25,10 +25,15 @@ async def stats(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 @post("/__sandbox/faults", status_code=200)
 async def set_faults(request: Request[Any, Any, Any]) -> Response[Any]:
-    """Deterministic fault injection for tests: fail or slow down the next N API calls."""
+    """Deterministic fault injection for tests: fail or slow down the next N API calls, or drop
+    every callback of the objects named in `drop_callbacks_of`."""
     try:
         data = parse_object(await request.body())
         faults = request.app.state.faults
+        ids = data.pop("drop_callbacks_of", [])
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise BadRequest("drop_callbacks_of must be a list of object ids")
+        simulator_of(request).drop_callbacks_of.update(ids)
         for name in ("fail_next", "fail_after_next", "slow_next", "slow_ms"):
             if name in data:
                 value = data[name]

@@ -156,6 +156,9 @@ class Simulator:
         self.stats: dict[str, int] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._client: httpx.AsyncClient | None = None
+        # Objects whose callbacks are dropped from now on (`POST /__sandbox/faults`
+        # {"drop_callbacks_of": [id, ...]}): a lost callback, deterministically, for tests.
+        self.drop_callbacks_of: set[str] = set()
 
     async def start(self) -> None:
         self._client = httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=2.0))
@@ -285,7 +288,7 @@ class Simulator:
             "occurred_at": _iso(_now()),
         }
         raw = orjson.dumps(body)
-        dropped = random.random() < self.options.drop_callback_rate
+        dropped = object_id in self.drop_callbacks_of or random.random() < self.options.drop_callback_rate
         for _ in range(copies):  # 54: the same event (same id) delivered twice
             record = CallbackRecord(event_id=body["event_id"], status=status)
             obj.callbacks.append(record)

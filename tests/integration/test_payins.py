@@ -94,6 +94,44 @@ async def test_late_payment_after_expiry_succeeds_once_and_is_flagged(routed_mer
     assert "payin.late_succeeded" in [a["action"] for a in audit]
 
 
+async def test_a_late_payment_whose_callback_is_lost_is_found_by_asking_again(
+    routed_merchant, resources, stack
+) -> None:
+    """An expired payin is asked again a few times (core/payments/payins.py LATE_CHECKS): the
+    provider took the money after expiry and its callback never came, yet it is credited once."""
+    m = await routed_merchant()
+    payin = await create(m, 10_053, "late-lost-53", expires_in_minutes=1)
+    dropped = await stack.http.post(f"{stack.sandbox.url}/__sandbox/faults", json={"drop_callbacks_of": [payin["id"]]})
+    assert dropped.status_code == 200, dropped.text
+    await wait_status(resources, payin["id"], "expired")
+    await wait_status(resources, payin["id"], "succeeded", timeout=30)
+    sandbox = await stack.sandbox_counters("payins", payin["id"])
+    assert [c["outcome"] for c in sandbox["callbacks"]] == ["dropped"]  # nothing told the gateway
+    shown = (await m.get(f"/v1/payins/{payin['id']}")).json()
+    assert shown["late"] is True and [h["status"] for h in shown["status_history"]] == [
+        "pending",
+        "expired",
+        "succeeded",
+    ]
+    assert await available(resources.db, m.merchant_id) == 10_053 - 201
+    doc = await resources.mongo.db.payins.find_one({"_id": payin["id"]})
+    assert doc["history"][-1]["source"] == "late_check"
+
+
+async def test_an_expired_payin_is_asked_a_bounded_number_of_times(routed_merchant, resources, stack) -> None:
+    m = await routed_merchant()
+    payin = await create(m, 10_052, "never-paid-52", expires_in_minutes=1)  # the provider never takes it
+    await wait_status(resources, payin["id"], "expired")
+
+    async def checks_stopped() -> bool:
+        doc = await resources.mongo.db.payins.find_one({"_id": payin["id"]})
+        return doc["status"] == "expired" and doc.get("next_poll") is None
+
+    await eventually(checks_stopped, timeout=30)
+    assert (await m.get(f"/v1/payins/{payin['id']}")).json()["status"] == "expired"
+    assert await available(resources.db, m.merchant_id) == 0
+
+
 async def test_double_callback_credits_once(db: Database, routed_merchant, resources, stack) -> None:
     m = await routed_merchant()
     payin = await create(m, 10_054, "double-54")
