@@ -43,6 +43,11 @@ async def _run(stack: Any, ceiling: Any, plan: Any, only: tuple[str, ...], profi
     from core.resources import open_resources
 
     ctx = s.Context(stack=stack, plan=plan, ceiling=ceiling, profile=profile)
+    if "cli" in only:  # the CLI's start-up against this stack's stores, first: before any load (issue 19)
+        from bench.cli_timing import measure_cli
+
+        print("timing the gateway CLI", file=sys.stderr)
+        ctx.results["cli"] = await asyncio.to_thread(measure_cli, {**os.environ, **stack.env})
     async with open_resources(load_settings(), pool_size=12) as res:
         print("seeding 101 merchants", file=sys.stderr)
         await s.seed(ctx, res)
@@ -64,11 +69,7 @@ async def _run(stack: Any, ceiling: Any, plan: Any, only: tuple[str, ...], profi
             await s.scenario_f(ctx, res)
         if "g" in only:
             await s.scenario_g(ctx, res)
-        if "cli" in only:  # the CLI's start-up, against this stack's stores (issue 19)
-            from bench.cli_timing import measure_cli
 
-            print("timing the gateway CLI", file=sys.stderr)
-            ctx.results["cli"] = await asyncio.to_thread(measure_cli, {**os.environ, **stack.env})
     ctx.results["rss_mb"] = {}
     for role in ("payment", "api", "worker"):
         proc = stack.procs.get(role)
