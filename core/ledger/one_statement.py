@@ -73,8 +73,10 @@ async def post_in_one_statement(
     currency: str,
     meta_json: str,
     postings: list[tuple[str, str, int]],
-    deltas: dict[str, int],
 ) -> Outcome:
+    deltas: dict[str, int] = {}
+    for code, _, amount in postings:
+        deltas[code] = deltas.get(code, 0) + amount
     codes = sorted(deltas)
     rows: list[dict[str, Any]] = await db.sql(
         _STATEMENT,

@@ -210,16 +210,51 @@ async def post_entry(
     if not kept:
         return None
     meta_json = orjson.dumps(metadata or {}).decode()
-    args = (kind, idempotency_key, transaction_id, merchant_id, currency, meta_json, kept)
+    draft = _Draft(kind, idempotency_key, transaction_id, merchant_id, currency, meta_json, kept)
 
     if isinstance(db, Database):  # standalone: one autocommitted statement (core/ledger/one_statement.py)
-        entry = await _post_alone(db, *args)
+        entry = await _post_alone(db, draft)
     else:
         async with db.transaction() as tx:  # a savepoint of the caller's transaction
-            entry = await _post(tx, *args)
+            entry = await _post(tx, draft)
     if entry.created:
         LEDGER_POSTINGS.add(1, {"kind": kind})
     return entry
+
+
+@dataclass(frozen=True)
+class _Draft:
+    """A validated entry still to write, as both writing paths take it."""
+
+    kind: str
+    idempotency_key: str
+    transaction_id: str
+    merchant_id: str | None
+    currency: str
+    meta_json: str
+    kept: list[PostingSpec]
+
+    @property
+    def deltas(self) -> dict[str, int]:
+        """Each account's net change (an account may appear in several postings)."""
+        deltas: dict[str, int] = {}
+        for code, _, amount in self.kept:
+            deltas[code] = deltas.get(code, 0) + amount
+        return deltas
+
+    def written(self, entry_id: str, created_at: datetime) -> Entry:
+        return Entry(
+            id=entry_id,
+            idempotency_key=self.idempotency_key,
+            kind=self.kind,
+            transaction_id=self.transaction_id,
+            merchant_id=self.merchant_id,
+            currency=self.currency,
+            created_at=created_at,
+            metadata=orjson.loads(self.meta_json),
+            postings=[Posting(code, cur, amount) for code, cur, amount in self.kept],
+            created=True,
+        )
 
 
 # Accounts this process has seen committed: their creation (step 1) is skipped, one round trip
@@ -256,49 +291,28 @@ def _remember_accounts(currency: str, codes: list[str]) -> None:
     _known_accounts.update((currency, code) for code in codes)
 
 
-async def _post_alone(
-    db: Database,
-    kind: str,
-    idempotency_key: str,
-    transaction_id: str,
-    merchant_id: str | None,
-    currency: str,
-    meta_json: str,
-    kept: list[PostingSpec],
-) -> Entry:
-    deltas: dict[str, int] = {}
-    for code, _, amount in kept:
-        deltas[code] = deltas.get(code, 0) + amount
+async def _post_alone(db: Database, d: _Draft) -> Entry:
+    deltas = d.deltas
     codes = sorted(deltas)
-    if not all((currency, code) in _known_accounts for code in codes):
+    if not all((d.currency, code) in _known_accounts for code in codes):
         # Accounts to create: step by step, so a refused posting leaves no empty account behind.
         async with db.transaction() as tx:
-            entry = await _post(tx, kind, idempotency_key, transaction_id, merchant_id, currency, meta_json, kept)
-        _remember_accounts(currency, codes)  # committed now: visible to every later statement
+            entry = await _post(tx, d)
+        _remember_accounts(d.currency, codes)  # committed now: visible to every later statement
         return entry
     entry_id = new_id("je")
-    args = (db, entry_id, kind, idempotency_key, transaction_id, merchant_id, currency, meta_json, kept, deltas)
-    done = await post_in_one_statement(*args)
+    done = await post_in_one_statement(
+        db, entry_id, d.kind, d.idempotency_key, d.transaction_id, d.merchant_id, d.currency, d.meta_json, d.kept
+    )
     if done.entry_id is None and done.accounts_found != len(codes):  # gone all the same: a reset database
         _known_accounts.clear()
         async with db.transaction() as tx:
-            entry = await _post(tx, kind, idempotency_key, transaction_id, merchant_id, currency, meta_json, kept)
-        _remember_accounts(currency, codes)
+            entry = await _post(tx, d)
+        _remember_accounts(d.currency, codes)
         return entry
     if done.entry_id is not None and done.created_at is not None:
-        return Entry(
-            id=entry_id,
-            idempotency_key=idempotency_key,
-            kind=kind,
-            transaction_id=transaction_id,
-            merchant_id=merchant_id,
-            currency=currency,
-            created_at=done.created_at,
-            metadata=orjson.loads(meta_json),
-            postings=[Posting(code, cur, amount) for code, cur, amount in kept],
-            created=True,
-        )
-    existing = await entry_by_key(db, idempotency_key)  # posted before: a retry, or a racing call
+        return d.written(entry_id, done.created_at)
+    existing = await entry_by_key(db, d.idempotency_key)  # posted before: a retry, or a racing call
     if existing is not None:
         return existing
     if not done.funds_ok:
@@ -306,37 +320,26 @@ async def _post_alone(
             balance, delta = done.balances[code], deltas[code]
             if code.startswith("merchant:") and delta < 0 and balance + delta < 0:
                 raise InsufficientFunds(code, balance, -delta)
-    raise RuntimeError(f"idempotency key {idempotency_key!r} conflicted but no entry is visible")
+    raise RuntimeError(f"idempotency key {d.idempotency_key!r} conflicted but no entry is visible")
 
 
-async def _post(
-    tx: Transaction,
-    kind: str,
-    idempotency_key: str,
-    transaction_id: str,
-    merchant_id: str | None,
-    currency: str,
-    meta_json: str,
-    kept: list[PostingSpec],
-) -> Entry:
-    deltas: dict[str, int] = {}
-    for code, _, amount in kept:
-        deltas[code] = deltas.get(code, 0) + amount
+async def _post(tx: Transaction, d: _Draft) -> Entry:
+    deltas = d.deltas
     codes = sorted(deltas)
-    known = all((currency, code) in _known_accounts for code in codes)
+    known = all((d.currency, code) in _known_accounts for code in codes)
     if not known:
-        await _create_accounts(tx, currency, codes)
-    locked = await _lock_accounts(tx, currency, codes)
+        await _create_accounts(tx, d.currency, codes)
+    locked = await _lock_accounts(tx, d.currency, codes)
     if len(locked) != len(codes) and known:  # an account this process saw is gone (a reset database)
         _known_accounts.clear()
-        await _create_accounts(tx, currency, codes)
-        locked = await _lock_accounts(tx, currency, codes)
+        await _create_accounts(tx, d.currency, codes)
+        locked = await _lock_accounts(tx, d.currency, codes)
     if len(locked) != len(codes):  # cannot happen: the INSERT above waited for or made each row
-        raise RuntimeError(f"accounts {codes} in {currency}: only {len(locked)} could be locked")
+        raise RuntimeError(f"accounts {codes} in {d.currency}: only {len(locked)} could be locked")
     for row in locked:
         delta = deltas[row["code"]]
         if delta < 0 and not row["allow_negative"] and row["balance"] + delta < 0:
-            existing = await entry_by_key(tx, idempotency_key)
+            existing = await entry_by_key(tx, d.idempotency_key)
             if existing is not None:
                 return existing
             raise InsufficientFunds(row["code"], row["balance"], -delta)
@@ -359,34 +362,23 @@ async def _post(
         ")"
         " SELECT id, created_at FROM e",
         entry_id,
-        idempotency_key,
-        kind,
-        transaction_id,
-        merchant_id,
-        currency,
-        meta_json,
-        currency,
-        list(range(len(kept))),
-        [p[0] for p in kept],
-        [p[2] for p in kept],
+        d.idempotency_key,
+        d.kind,
+        d.transaction_id,
+        d.merchant_id,
+        d.currency,
+        d.meta_json,
+        d.currency,
+        list(range(len(d.kept))),
+        [p[0] for p in d.kept],
+        [p[2] for p in d.kept],
         codes,
         [deltas[c] for c in codes],
-        currency,
+        d.currency,
     )
     if not inserted:
-        existing = await entry_by_key(tx, idempotency_key)
+        existing = await entry_by_key(tx, d.idempotency_key)
         if existing is None:  # cannot happen: the conflicting row is committed and visible now
-            raise RuntimeError(f"idempotency key {idempotency_key!r} conflicted but no entry is visible")
+            raise RuntimeError(f"idempotency key {d.idempotency_key!r} conflicted but no entry is visible")
         return existing
-    return Entry(
-        id=entry_id,
-        idempotency_key=idempotency_key,
-        kind=kind,
-        transaction_id=transaction_id,
-        merchant_id=merchant_id,
-        currency=currency,
-        created_at=inserted[0]["created_at"],
-        metadata=orjson.loads(meta_json),
-        postings=[Posting(code, cur, amount) for code, cur, amount in kept],
-        created=True,
-    )
+    return d.written(entry_id, inserted[0]["created_at"])

@@ -72,10 +72,14 @@ class ProviderHttpClient:
         # `connect` covers waiting for a pooled connection and opening one: nothing was sent yet.
         self._timeout = aiohttp.ClientTimeout(total=None, connect=connect_timeout, sock_read=read_timeout)
         self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def _open(self) -> aiohttp.ClientSession:
-        # Made on the running event loop at the first call (a session belongs to one loop).
-        if self._session is None or self._session.closed:
+        # Made on the running event loop at the first call: a session belongs to one loop, and an
+        # adapter may outlive its loop (tests, `gateway invoke`), so another loop gets its own.
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._session.closed or self._loop is not loop:
+            self._loop = loop
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=100, keepalive_timeout=30),
                 timeout=self._timeout,

@@ -8,7 +8,6 @@ in-process payment app and runs the queued job in this process, as the worker wo
 from __future__ import annotations
 
 import secrets
-from collections import Counter
 from typing import Any
 
 import orjson
@@ -27,6 +26,7 @@ from core.worker import instrument
 from tests.fixtures.merchants import SignedClient, new_merchant
 from tests.fixtures.processes import RoleProcess
 from tests.fixtures.stack import MERCHANT_FEES, PROVIDER_FEES
+from tests.fixtures.tracing import store_calls
 from tests.integration.webhook_receiver import Receiver
 
 
@@ -40,23 +40,6 @@ def under(found: list[ReadableSpan], root: ReadableSpan) -> list[ReadableSpan]:
                 out.append(s)
                 grew = True
     return out
-
-
-def counted(spans: list[ReadableSpan]) -> Counter[str]:
-    calls: Counter[str] = Counter()
-    for span in spans:
-        attrs = dict(span.attributes or {})
-        system = attrs.get("db.system")
-        if system == "mongodb":
-            collection = attrs.get("db.mongodb.collection") or span.name.split(".", 1)[0]
-            operation = attrs.get("db.operation") or attrs.get("db.operation.name") or span.name.rsplit(".", 1)[-1]
-            calls[f"mongo:{collection}.{operation}"] += 1
-        elif system == "postgresql":
-            statement = str(attrs.get("db.statement") or span.name).split()
-            calls[f"postgres:{statement[0].upper() if statement else '?'}"] += 1
-        elif system == "redis":
-            calls[f"redis:{span.name.split()[0]}"] += 1
-    return calls
 
 
 async def run_queued(resources: Resources, key: str) -> Any:
@@ -138,7 +121,7 @@ async def test_one_callback_job_costs_a_bounded_number_of_round_trips(
                 assert await run_queued(traced, f"callback:{stored['_id']}") == "applied: succeeded"
                 found = list(spans.get_finished_spans())
                 job = next(s for s in found if s.name == "job process_provider_callback")
-                costs.append(counted(under(found, job)))
+                costs.append(store_calls(under(found, job)))
     finally:
         await receiver.stop()
         sandbox.stop()

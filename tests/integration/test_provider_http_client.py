@@ -97,3 +97,29 @@ async def test_an_answer_slower_than_the_read_timeout_is_a_timeout() -> None:
     finally:
         await client.aclose()
         server.close()
+
+
+def test_a_client_serves_a_second_event_loop_after_the_first_ended() -> None:
+    """Adapters are cached per process and may outlive a loop (tests, `gateway invoke`)."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    client: ProviderHttpClient | None = None
+
+    async def one_call() -> int:
+        nonlocal client
+        server, url = await _server(serve)
+        try:
+            if client is None:
+                client = _client(url)
+            client.base_url = url  # the second loop's server listens elsewhere
+            return (await client.request("status", "GET", "/x", idempotent=True)).status_code
+        finally:
+            server.close()
+
+    assert asyncio.run(one_call()) == 200
+    assert asyncio.run(one_call()) == 200  # a new session on the new loop, not the dead loop's

@@ -20,30 +20,9 @@ from core.http.app import create_app
 from core.http.inprocess import in_process_client
 from core.ids import new_id
 from tests.fixtures.merchants import SignedClient
+from tests.fixtures.tracing import store_calls
 
 pytestmark = pytest.mark.usefixtures("stack")
-
-
-def counted(found: list[ReadableSpan], trace_id: int) -> Counter[str]:
-    """`store:operation` -> number of calls in one trace."""
-    calls: Counter[str] = Counter()
-    for span in found:
-        if span.context.trace_id != trace_id:
-            continue
-        attrs = dict(span.attributes or {})
-        system = attrs.get("db.system")
-        if system == "mongodb":
-            collection = attrs.get("db.mongodb.collection") or span.name.split(".", 1)[0]
-            operation = attrs.get("db.operation") or attrs.get("db.operation.name") or span.name.rsplit(".", 1)[-1]
-            calls[f"mongo:{collection}.{operation}"] += 1
-        elif system == "postgresql":
-            text = str(attrs.get("db.statement") or span.name)
-            statement = text.split()
-            kind = "reset" if "RESET ALL" in text.upper() else (statement[0].upper() if statement else "?")
-            calls[f"postgres:{kind}"] += 1
-        elif system == "redis":
-            calls["redis:command"] += 1
-    return calls
 
 
 def request_trace(found: list[ReadableSpan], path: str) -> int:
@@ -57,7 +36,7 @@ async def measure(spans: InMemorySpanExporter, client: SignedClient, path: str, 
     response = await client.post(path, body)
     assert response.status_code == 201, response.text
     found = list(spans.get_finished_spans())
-    return counted(found, request_trace(found, path))
+    return store_calls(found, request_trace(found, path))
 
 
 async def test_a_payin_and_a_payout_write_their_document_twice_and_read_the_route_once(
