@@ -4,6 +4,7 @@ none, spans are dropped at birth but keep the ids that log lines and jobs carry 
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -53,8 +54,15 @@ def _spans(received: list[ExportTraceServiceRequest]) -> list[SpanProto]:
     return [s for r in received for rs in r.resource_spans for ss in rs.scope_spans for s in ss.spans]
 
 
-def test_a_role_with_an_endpoint_exports_server_and_client_spans(start_role, collector) -> None:
+def test_a_role_with_an_endpoint_exports_server_and_client_spans(start_role, collector, monkeypatch) -> None:
     url, received, paths = collector
+    # The role inherits this process's environment: nothing inherited may send its spans elsewhere
+    # (a traces-specific endpoint, an exporter choice, a proxy). In the full suite it once did not
+    # post at all while the same test alone passed.
+    for name in list(os.environ):
+        if name.startswith("OTEL_") or name.lower() in ("http_proxy", "https_proxy", "all_proxy"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     role = start_role("payment", env={"OTEL_EXPORTER_OTLP_ENDPOINT": url, "OTEL_BSP_SCHEDULE_DELAY": "100"})
     deadline, asked = time.monotonic() + 45, 0.0
     while time.monotonic() < deadline and not any(s.name == "GET /health/ready" for s in _spans(received)):
