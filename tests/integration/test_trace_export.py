@@ -63,7 +63,14 @@ def test_a_role_with_an_endpoint_exports_server_and_client_spans(start_role, col
         if name.startswith("OTEL_") or name.lower() in ("http_proxy", "https_proxy", "all_proxy"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    role = start_role("payment", env={"OTEL_EXPORTER_OTLP_ENDPOINT": url, "OTEL_BSP_SCHEDULE_DELAY": "100"})
+    role = start_role(
+        "payment",
+        env={
+            "OTEL_EXPORTER_OTLP_ENDPOINT": url,
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": url + "/v1/traces",
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+        },
+    )
     deadline, asked = time.monotonic() + 45, 0.0
     while time.monotonic() < deadline and not any(s.name == "GET /health/ready" for s in _spans(received)):
         if time.monotonic() - asked > 3:  # again now and then: a busy machine may delay a batch
