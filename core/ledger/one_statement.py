@@ -52,6 +52,14 @@ _STATEMENT = (
 )
 
 
+def net_changes(postings: list[tuple[str, str, int]]) -> dict[str, int]:
+    """Each account's net change (an account may appear in several postings of one entry)."""
+    deltas: dict[str, int] = {}
+    for code, _, amount in postings:
+        deltas[code] = deltas.get(code, 0) + amount
+    return deltas
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What the statement did: `entry_id` set when it wrote the entry."""
@@ -74,9 +82,7 @@ async def post_in_one_statement(
     meta_json: str,
     postings: list[tuple[str, str, int]],
 ) -> Outcome:
-    deltas: dict[str, int] = {}
-    for code, _, amount in postings:
-        deltas[code] = deltas.get(code, 0) + amount
+    deltas = net_changes(postings)
     codes = sorted(deltas)
     rows: list[dict[str, Any]] = await db.sql(
         _STATEMENT,

@@ -25,7 +25,7 @@ import orjson
 
 from core.ids import new_id
 from core.ledger.amounts import check_account, check_amount, check_currency, check_id
-from core.ledger.one_statement import post_in_one_statement
+from core.ledger.one_statement import net_changes, post_in_one_statement
 from core.observability.metrics import LEDGER_POSTINGS
 from core.storage.postgres import Database, Handle, Transaction
 
@@ -236,11 +236,7 @@ class _Draft:
 
     @property
     def deltas(self) -> dict[str, int]:
-        """Each account's net change (an account may appear in several postings)."""
-        deltas: dict[str, int] = {}
-        for code, _, amount in self.kept:
-            deltas[code] = deltas.get(code, 0) + amount
-        return deltas
+        return net_changes(self.kept)
 
     def written(self, entry_id: str, created_at: datetime) -> Entry:
         return Entry(
