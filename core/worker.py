@@ -13,7 +13,6 @@ to another queue (an upgrade with jobs still queued) still runs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -24,6 +23,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
 from saq import CronJob, Queue, Worker
 
+from core.background import run_every, stop_tasks
 from core.jobs_client import CONTEXT_META
 from core.observability.metrics import JOB_DURATION, JOB_RUNS, QUEUE_DEPTH, QUEUE_OLDEST_AGE
 from core.observability.tracing import context_from_traceparent, link_to, origin_of
@@ -125,12 +125,7 @@ async def measure_queues(queues: dict[str, Queue]) -> dict[str, dict[str, float]
 
 async def _keep_queue_gauges_fresh(queues: dict[str, Queue]) -> None:
     # The worker's /metrics is at most a few seconds stale, not a cron minute.
-    while True:
-        try:
-            await measure_queues(queues)
-        except Exception as exc:
-            log.warning("queue gauges not refreshed", error=type(exc).__name__)
-        await asyncio.sleep(QUEUE_GAUGE_INTERVAL_SECONDS)
+    await run_every(QUEUE_GAUGE_INTERVAL_SECONDS, lambda: measure_queues(queues), "queue gauges not refreshed")
 
 
 class Workers:
@@ -174,9 +169,7 @@ def build_worker(queue: Queue, resources: Resources, jobs: list[JobSpec]) -> Wor
     async def shutdown(ctx: dict[str, Any]) -> None:
         task = ctx.pop("queue_gauges", None)
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await stop_tasks(task)
 
     workers = []
     for name, q in queues.items():

@@ -42,9 +42,28 @@ def _claim_redis_db(base: str) -> str:
     raise RuntimeError("no free Redis logical database (1-15) for this test session")
 
 
+def _dump_tasks(signum: int, frame: object) -> None:
+    """`kill -USR1 <pytest pid>`: every asyncio task's stack on stderr, for a test that hangs
+    with its event loop idle (the main thread's stack then only shows the loop waiting)."""
+    import traceback
+
+    traceback.print_stack(frame, file=sys.stderr)  # type: ignore[arg-type]
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    for task in asyncio.all_tasks(loop):
+        print(f"--- {task!r}", file=sys.stderr)
+        task.print_stack(file=sys.stderr)
+    sys.stderr.flush()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or _state:
         return
+    import signal
+
+    signal.signal(signal.SIGUSR1, _dump_tasks)
     os.chdir(ROOT)
     from core import local_services as ls
 

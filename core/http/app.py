@@ -67,7 +67,13 @@ def create_app(
                 worker_task = asyncio.create_task(worker.start(), name="saq-worker")
                 app.state.worker = worker
             loop = type(asyncio.get_running_loop())
-            log.info("role started", functions=len(specs), jobs=len(jobs), loop=f"{loop.__module__}.{loop.__name__}")
+            log.info(
+                "role started",
+                functions=len(specs),
+                jobs=len(jobs),
+                loop=f"{loop.__module__}.{loop.__name__}",
+                traces="exported" if recorded else "off",  # off without an OTLP endpoint
+            )
             # The worker role exports the reconciliation and settlement figures from the store.
             figures = kept_fresh(resources) if jobs else contextlib.nullcontext()
             try:

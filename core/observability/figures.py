@@ -16,6 +16,8 @@ import structlog
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from core.background import run_every, stop_tasks
+
 if TYPE_CHECKING:  # resources import the providers, which import the metrics, which import this
     from core.resources import Resources
 
@@ -80,12 +82,8 @@ async def refresh(res: Resources) -> None:
 
 
 async def _keep_fresh(res: Resources, interval: float) -> None:
-    while True:
-        try:
-            await refresh(res)
-        except Exception as exc:  # a database blip: keep the last figures, try again
-            log.warning("stored figures not refreshed", error=type(exc).__name__)
-        await asyncio.sleep(interval)
+    # a database blip keeps the last figures until the next round
+    await run_every(interval, lambda: refresh(res), "stored figures not refreshed")
 
 
 @contextlib.asynccontextmanager
@@ -95,6 +93,4 @@ async def kept_fresh(res: Resources, interval: float = FIGURES_REFRESH_SECONDS) 
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await stop_tasks(task)

@@ -82,7 +82,11 @@ def build_tracer_provider(role: str, service_name: str, environment: str, *, rec
             "deployment.environment": environment,
         }
     )
-    sampler = ParentBased(root=_NoOrphanClientSpans()) if recording else ALWAYS_OFF
+    # A caller's "not sampled" flag in its traceparent is outside input: it keeps its trace id, but
+    # it does not switch off the gateway's own spans of that request (nor, in the tests, did an
+    # instrumented httpx client whose own span was dropped; docs/decisions.md).
+    own = _NoOrphanClientSpans()
+    sampler = ParentBased(root=own, remote_parent_not_sampled=own) if recording else ALWAYS_OFF
     return TracerProvider(resource=resource, sampler=sampler)
 
 

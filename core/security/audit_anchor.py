@@ -10,7 +10,6 @@ as an error for the operator (and `gateway audit verify` names it).
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 from typing import Any
 
@@ -18,6 +17,7 @@ import structlog
 from pymongo import DESCENDING
 
 from core import audit
+from core.background import run_every
 from core.security import audit_keys
 from core.storage.mongo import Mongo
 from core.storage.postgres import Handle
@@ -48,11 +48,4 @@ async def anchor_tip(mongo: Mongo, keys: Handle) -> int | None:
 
 async def anchor_loop(mongo: Mongo, keys: Handle, interval: float = ANCHOR_INTERVAL_SECONDS) -> None:
     """Run until cancelled; a failing round (a database down) is logged and tried again."""
-    while True:
-        try:
-            await anchor_tip(mongo, keys)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the loop must outlive any one failure
-            log.warning("audit anchoring failed; retrying", error=type(exc).__name__)
-        await asyncio.sleep(interval)
+    await run_every(interval, lambda: anchor_tip(mongo, keys), "audit anchoring failed; retrying")

@@ -18,6 +18,8 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from core.background import raise_if_cancelled
+
 CHANNEL = "gw:security:invalidate"
 Kind = Literal["key", "merchant", "admin_token"]
 Handler = Callable[[str, str], None]  # (kind, id)
@@ -33,15 +35,6 @@ async def announce(redis: Redis, kind: Kind, ident: str) -> None:
         log.warning("revocation broadcast failed; caches expire by TTL", kind=kind, error=type(exc).__name__)
 
 
-def _raise_if_cancelled() -> None:
-    """redis-py can swallow a cancellation that lands inside its own timeouts (redis-py#2551; seen
-    when a role stops while the listener is still subscribing): the task stays `cancelling()` but
-    the call returns normally, and this loop would then never end, holding up shutdown."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
 async def listen(redis: Redis, handler: Handler, on_resubscribe: Callable[[], None]) -> None:
     """Run until cancelled: apply every broadcast to `handler`; reconnect with backoff."""
     delay = 0.2
@@ -49,12 +42,12 @@ async def listen(redis: Redis, handler: Handler, on_resubscribe: Callable[[], No
         pubsub = redis.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(CHANNEL)
-            _raise_if_cancelled()
+            raise_if_cancelled()  # redis-py may swallow it (core/background.py)
             on_resubscribe()  # whatever was broadcast while not subscribed is unknown: forget all
             delay = 0.2
             while True:
                 message = await pubsub.get_message(timeout=1.0)
-                _raise_if_cancelled()
+                raise_if_cancelled()
                 if message is None or message.get("type") != "message":
                     continue
                 kind, _, ident = bytes(message["data"]).decode("utf-8", "replace").partition(":")

@@ -13,6 +13,7 @@ from typing import Any
 
 from litestar.datastructures import State
 
+from core.background import stop_tasks
 from core.http.auth import install_verifier
 from core.security import audit_keys
 from core.security.audit_anchor import anchor_loop
@@ -39,8 +40,4 @@ async def security_runtime(state: State, resources: Any) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await stop_tasks(*tasks)
