@@ -14,6 +14,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
+from core.background import stop_tasks
 from core.config import Settings, load_settings
 from core.http.auth import AUTH_DEPENDENCIES, auth_middleware
 from core.http.context import RequestContext, litestar_of
@@ -82,9 +83,7 @@ def create_app(
             finally:
                 if worker_task is not None:
                     await app.state.worker.stop()
-                    worker_task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await worker_task
+                    await stop_tasks(worker_task)
 
     openapi = (
         OpenAPIConfig(
