@@ -93,6 +93,7 @@ def test_a_role_with_an_endpoint_exports_server_and_client_spans(start_role, col
         f" {paths or 'nowhere'}; role output: {role.output()[:3000]}"
     )
     assert server[0].trace_id.hex() == caller_trace  # the caller's trace, continued
+    assert '"traces":"exported"' in role.output()  # the role's start line says so
     children = [s for s in spans if s.parent_span_id == server[0].span_id]
     # the readiness check asks PostgreSQL, Redis and MongoDB: the libraries are instrumented
     assert any(s.kind == SpanProto.SPAN_KIND_CLIENT for s in children), sorted(s.name for s in children)
