@@ -26,6 +26,7 @@ from core.http.strict_query import guard_datetime_queries
 from core.http.timeouts import BodyReadTimeout
 from core.observability.figures import kept_fresh
 from core.observability.tracing import TraceIds, litestar_plugin, name_server_span, spans_recorded
+from core.providers import close_adapters
 from core.registry import discover_functions, discover_jobs, functions_for_role
 from core.resources import Resources, open_resources
 from core.security.runtime import security_runtime
@@ -84,6 +85,9 @@ def create_app(
                 if worker_task is not None:
                     await app.state.worker.stop()
                     await stop_tasks(worker_task)
+                # Their HTTP sessions belong to this loop: left open, aiohttp complains at exit
+                # in lines that are not JSON (a few dozen at every stop of a payment role).
+                await close_adapters()
 
     openapi = (
         OpenAPIConfig(

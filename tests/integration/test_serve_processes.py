@@ -13,6 +13,9 @@ from pathlib import Path
 import httpx
 
 from core.local_services import free_port
+from core.routing import route_everything_to
+from tests.fixtures.merchants import SignedClient, new_merchant
+from tests.fixtures.stack import MERCHANT_FEES
 
 
 def _children(pid: int) -> list[int]:
@@ -59,3 +62,25 @@ def test_with_workers_a_config_error_still_names_the_variable_and_exits_2() -> N
     assert result.returncode == 2, result.stderr[-2000:]
     assert result.stderr.strip().splitlines()[-1].startswith("configuration error: SIGNATURE_TOLERANCE_SECONDS")
     assert result.stderr.count("SIGNATURE_TOLERANCE_SECONDS") == 1  # printed once, not once per worker
+
+
+async def test_a_role_that_called_its_provider_stops_without_a_traceback(start_role, stack, resources) -> None:
+    """The provider HTTP sessions are closed with the role: left open, aiohttp complained at exit
+    in dozens of non-JSON lines ("Unclosed client session", "--- Logging error ---")."""
+    role = start_role("payment")
+    created = await new_merchant(resources, "Stopping merchant", fee_plans=MERCHANT_FEES)
+    await route_everything_to(resources, created["merchant"]["id"], stack.ple_id, actor="test")
+    async with httpx.AsyncClient(base_url=role.url, timeout=30) as http:
+        merchant = SignedClient(http, created["merchant"]["id"], created["key_id"], created["secret"])
+        body = {
+            "amount": 10_000,
+            "currency": "INR",
+            "reference": "stop-clean",
+            "method": "upi",
+            "customer": {"name": "Asha Rao", "email": "asha@example.com"},
+        }
+        assert (await merchant.post("/v1/payins", body)).status_code == 201  # the sandbox was called
+    role.proc.send_signal(signal.SIGTERM)
+    assert role.proc.wait(timeout=30) == 0
+    output = role.output()
+    assert "Unclosed" not in output and "Logging error" not in output, output[-3000:]
